@@ -1,0 +1,270 @@
+// One request/response exchange on a downstream connection (Envoy's ActiveStream): it resolves
+// the target, runs the HTTP filters and the route, and writes the response back, either local or
+// relayed from the router's upstream request.
+import type { Http1ServerConnection } from './http1/server_connection.ts';
+import type { RequestHead, ResponseHead } from './http1/parser.ts';
+import type { HttpConnectionManager } from './connection_manager.ts';
+import type { MatchInput } from '../router/header_matcher.ts';
+import type { FormatContext } from '../router/formatter.ts';
+import type { RouteEntry } from '../router/route_entry.ts';
+import { routeToCluster, type UpstreamRequest } from '../router/router.ts';
+import { getHeader } from '../router/header_mutation.ts';
+import { isHopByHopResponse } from './hop_by_hop.ts';
+import { LocalBody, ResponseFlag, renderLocalReply, reasonPhrase } from './local_reply.ts';
+import { prepareRequest, applyRouteAction, redirectLocation } from './request_headers.ts';
+import type { Host } from '../upstream/host.ts';
+
+/** Small bodies ride in the same write as the head: one syscall per response. */
+const INLINE_BODY_MAX = 4096;
+
+const statusLines: string[] = [];
+function statusLine(code: number): string {
+  return (statusLines[code] ??= `HTTP/1.1 ${code} ${reasonPhrase(code)}\r\n`);
+}
+
+export class ActiveStream implements MatchInput, FormatContext {
+  readonly conn: Http1ServerConnection;
+  readonly hcm: HttpConnectionManager;
+  readonly head: RequestHead;
+  readonly startTime: number;
+  authority = '';
+  path = '';
+  scheme = 'http';
+  upstreamAuthority = '';
+  upstreamPath = '';
+  keepAlive: boolean;
+  route: RouteEntry | null = null;
+  upstream: UpstreamRequest | null = null;
+  requestComplete = false;
+  responseStarted = false;
+  done = false;
+  status = 0;
+  responseFlag: string = ResponseFlag.NONE;
+  upstreamHostKey = '';
+  private rechunk = false;
+  private pendingBody: Buffer[] | null = null;
+
+  constructor(conn: Http1ServerConnection, head: RequestHead) {
+    this.conn = conn;
+    this.hcm = conn.hcm;
+    this.head = head;
+    this.startTime = Date.now();
+    this.keepAlive = !head.connClose && !conn.hcm.draining;
+  }
+
+  // ---- FormatContext
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.conn.remotePort;
+  }
+  get localAddress(): string {
+    return this.conn.localAddress;
+  }
+  get localPort(): number {
+    return this.conn.localPort;
+  }
+  get protocol(): string {
+    return this.head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
+  }
+  get upstreamHost(): string {
+    return this.upstreamHostKey;
+  }
+  requestHeader(name: string): string | null {
+    return getHeader(this.head.headers, name);
+  }
+
+  // ---- request path
+  decodeHeaders(endStream: boolean): void {
+    this.requestComplete = endStream;
+    const hcm = this.hcm;
+    hcm.stats.downstream_rq_total.value++;
+    hcm.stats.downstream_rq_http1_total.value++;
+    hcm.stats.downstream_rq_active.value++;
+    if (!prepareRequest(this)) return this.sendLocalReply(400, LocalBody.BAD_REQUEST, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+    const filters = hcm.filters;
+    for (let i = 0; i < filters.length; i++) if (!filters[i].onRequestHeaders(this)) return;
+    const rc = hcm.routeConfig.current;
+    const route = rc === null ? null : rc.route(this);
+    if (route === null) {
+      hcm.stats.no_route.value++;
+      return this.sendLocalReply(404, '', ResponseFlag.NO_ROUTE);
+    }
+    this.route = route;
+    this.runRoute(route);
+  }
+
+  private runRoute(route: RouteEntry): void {
+    const a = route.action;
+    if (a.kind === 'direct_response') {
+      this.hcm.stats.rq_direct_response.value++;
+      return this.sendRouteReply(a.status, route.directBody, '');
+    }
+    if (a.kind === 'redirect') {
+      this.hcm.stats.rq_redirect.value++;
+      return this.sendRouteReply(a.responseCode, '', 'location: ' + redirectLocation(this, a) + '\r\n');
+    }
+    applyRouteAction(this, route, a);
+    routeToCluster(this, a);
+  }
+
+  decodeData(chunk: Buffer, start: number, end: number, endStream: boolean): void {
+    if (endStream) this.requestComplete = true;
+    if (this.done) return;
+    const data = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+    if (this.upstream !== null) this.upstream.sendData(data, endStream);
+    else if (data.length > 0) (this.pendingBody ??= []).push(data);
+  }
+
+  /** Body that arrived before an upstream request existed (cluster still resolving). */
+  takePendingBody(): Buffer[] | null {
+    const b = this.pendingBody;
+    this.pendingBody = null;
+    return b;
+  }
+
+  // ---- response path
+  encodeUpstreamHead(res: ResponseHead, chunk: Buffer, start: number, end: number, complete: boolean, serviceMs: number, host: Host): void {
+    this.responseStarted = true;
+    this.status = res.status;
+    this.upstreamHostKey = host.key;
+    const rm = this.route!.responseMutation;
+    if (!rm.empty) rm.apply(res.headers, this);
+    let h = statusLine(res.status) + this.relayedHeaders(res) + 'x-envoy-upstream-service-time: ' + serviceMs + '\r\n';
+    h += this.framing(res);
+    if (!this.keepAlive) h += 'connection: close\r\n';
+    h += '\r\n';
+    this.writeHead(h, chunk, start, end);
+    if (complete) this.finishResponse();
+  }
+
+  private relayedHeaders(res: ResponseHead): string {
+    const hs = res.headers;
+    const tokens = res.connTokens;
+    const hcm = this.hcm;
+    let s = '';
+    let sawServer = false;
+    for (let i = 0; i < hs.length; i += 2) {
+      const n = hs[i];
+      if (isHopByHopResponse(n) || (tokens !== null && tokens.includes(n))) continue;
+      if (n === 'server') {
+        sawServer = true;
+        if (hcm.serverTransform === 'overwrite') continue;
+      }
+      s += n + ': ' + hs[i + 1] + '\r\n';
+    }
+    if (hcm.serverTransform === 'overwrite' || (hcm.serverTransform === 'append_if_absent' && !sawServer)) s += hcm.serverLine;
+    return s;
+  }
+
+  private framing(res: ResponseHead): string {
+    if (res.chunked) return 'transfer-encoding: chunked\r\n';
+    if (res.contentLength >= 0) return 'content-length: ' + res.contentLength + '\r\n';
+    if (this.head.method === 'HEAD' || res.status === 204 || res.status === 304) return '';
+    // Close-delimited upstream body: keep the client connection by re-framing as chunked.
+    if (this.head.minor === 1 && this.keepAlive) {
+      this.rechunk = true;
+      return 'transfer-encoding: chunked\r\n';
+    }
+    this.keepAlive = false;
+    return '';
+  }
+
+  private writeHead(h: string, chunk: Buffer, start: number, end: number): void {
+    const sock = this.conn.socket;
+    const n = end - start;
+    if (n === 0) {
+      sock.write(h, 'latin1');
+    } else if (n <= INLINE_BODY_MAX && !this.rechunk) {
+      sock.write(h + chunk.latin1Slice(start, end), 'latin1');
+    } else {
+      sock.cork();
+      sock.write(h, 'latin1');
+      this.encodeData(chunk, start, end);
+      sock.uncork();
+    }
+  }
+
+  /** Relays response body bytes; false when the client is not keeping up. */
+  encodeData(chunk: Buffer, start: number, end: number): boolean {
+    if (end <= start || this.done) return true;
+    const sock = this.conn.socket;
+    const data = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+    if (!this.rechunk) return sock.write(data);
+    sock.write((end - start).toString(16) + '\r\n', 'latin1');
+    sock.write(data);
+    return sock.write('\r\n', 'latin1');
+  }
+
+  encodeEnd(): void {
+    if (this.done) return;
+    if (this.rechunk) this.conn.socket.write('0\r\n\r\n', 'latin1');
+    this.finishResponse();
+  }
+
+  onDownstreamDrain(): void {
+    this.upstream?.resumeResponse();
+  }
+
+  /** A reply decided by the route (direct response, redirect): route response headers apply. */
+  private sendRouteReply(status: number, body: string, extra: string): void {
+    const rm = this.route!.responseMutation;
+    if (!rm.empty) {
+      const hs: string[] = [];
+      rm.apply(hs, this);
+      for (let i = 0; i < hs.length; i += 2) extra += hs[i] + ': ' + hs[i + 1] + '\r\n';
+    }
+    this.writeLocal(status, body, extra, ResponseFlag.NONE);
+  }
+
+  /** A reply the proxy generates (Envoy's sendLocalReply), with its response flag. */
+  sendLocalReply(status: number, body: string, flag: string, extra = ''): void {
+    if (this.done) return;
+    if (this.responseStarted) return this.resetDownstream();
+    this.upstream?.abort();
+    this.writeLocal(status, body, extra, flag);
+  }
+
+  private writeLocal(status: number, body: string, extra: string, flag: string): void {
+    this.responseFlag = flag;
+    this.status = status;
+    this.responseStarted = true;
+    // A request body still arriving cannot be skipped safely: close after the reply.
+    if (!this.requestComplete) this.keepAlive = false;
+    this.conn.socket.write(renderLocalReply(status, body, this.hcm.serverName, !this.keepAlive, extra), 'latin1');
+    this.finishResponse();
+  }
+
+  private finishResponse(): void {
+    if (this.done) return;
+    this.done = true;
+    this.hcm.streamFinished(this);
+    this.conn.streamDone(this);
+  }
+
+  /** The response cannot be completed (upstream reset mid-body): close the client connection. */
+  resetDownstream(): void {
+    if (this.done) return;
+    this.done = true;
+    this.keepAlive = false;
+    this.hcm.streamReset(this);
+    this.conn.socket.destroy();
+  }
+
+  /** The client went away mid-stream. */
+  downstreamReset(): void {
+    if (this.done) return;
+    this.done = true;
+    this.responseFlag = ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION;
+    this.upstream?.abort();
+    this.hcm.streamReset(this);
+  }
+
+  /** Malformed request body framing. */
+  downstreamProtocolError(): void {
+    this.requestComplete = false;
+    this.hcm.stats.downstream_cx_protocol_error.value++;
+    this.sendLocalReply(400, LocalBody.BAD_REQUEST, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+  }
+}

@@ -1,0 +1,64 @@
+// Envoy's header value formatter: `%DOWNSTREAM_REMOTE_ADDRESS%`, `%REQ(x)%`, `%START_TIME%`, …
+// A value without `%` stays a constant string, so the common case costs nothing per request.
+
+export interface FormatContext {
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  startTime: number;
+  protocol: string;
+  upstreamHost: string;
+  requestHeader(name: string): string | null;
+}
+
+type Part = string | ((c: FormatContext) => string);
+export type HeaderValue = string | ((c: FormatContext) => string);
+
+const VAR = /%([A-Z_]+)(?:\(([^)]*)\))?%|%%/g;
+
+export function compileHeaderValue(v: string): HeaderValue {
+  if (!v.includes('%')) return v;
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of v.matchAll(VAR)) {
+    if (m.index > last) parts.push(v.slice(last, m.index));
+    parts.push(m[0] === '%%' ? '%' : variable(m[1], m[2] ?? '', m[0]));
+    last = m.index + m[0].length;
+  }
+  if (last < v.length) parts.push(v.slice(last));
+  return (c) => {
+    let s = '';
+    for (const p of parts) s += typeof p === 'string' ? p : p(c);
+    return s;
+  };
+}
+
+function variable(name: string, arg: string, literal: string): Part {
+  switch (name) {
+    case 'DOWNSTREAM_REMOTE_ADDRESS':
+      return (c) => hostPort(c.remoteAddress, c.remotePort);
+    case 'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT':
+      return (c) => c.remoteAddress;
+    case 'DOWNSTREAM_LOCAL_ADDRESS':
+      return (c) => hostPort(c.localAddress, c.localPort);
+    case 'DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT':
+      return (c) => c.localAddress;
+    case 'PROTOCOL':
+      return (c) => c.protocol;
+    case 'UPSTREAM_HOST':
+      return (c) => c.upstreamHost;
+    case 'START_TIME':
+      return (c) => new Date(c.startTime).toISOString();
+    case 'REQ':
+      return (c) => c.requestHeader(arg.split(')')[0].split('?')[0].toLowerCase()) ?? '';
+    case 'HOSTNAME':
+      return () => process.env.HOSTNAME ?? '';
+    default:
+      return literal;
+  }
+}
+
+function hostPort(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
