@@ -13,6 +13,7 @@ import { isHopByHopResponse } from './hop_by_hop.ts';
 import { LocalBody, ResponseFlag, renderLocalReply, reasonPhrase } from './local_reply.ts';
 import { prepareRequest, applyRouteAction, redirectLocation } from './request_headers.ts';
 import type { Host } from '../upstream/host.ts';
+import { writeShared } from '../net/read_buffer.ts';
 
 /** Small bodies ride in the same write as the head: one syscall per response. */
 const INLINE_BODY_MAX = 4096;
@@ -191,9 +192,9 @@ export class ActiveStream implements MatchInput, FormatContext {
     if (end <= start || this.done) return true;
     const sock = this.conn.socket;
     const data = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
-    if (!this.rechunk) return sock.write(data);
+    if (!this.rechunk) return writeShared(sock, data);
     sock.write((end - start).toString(16) + '\r\n', 'latin1');
-    sock.write(data);
+    writeShared(sock, data);
     return sock.write('\r\n', 'latin1');
   }
 

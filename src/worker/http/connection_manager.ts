@@ -94,8 +94,8 @@ export class HttpConnectionManager {
     this.idleTimer = snap.idleTimeoutMs > 0 ? timerList(snap.idleTimeoutMs) : null;
   }
 
-  newConnection(socket: net.Socket): void {
-    new Http1ServerConnection(this, socket);
+  newConnection(accepted: net.Socket): net.Socket {
+    return new Http1ServerConnection(this, accepted).socket;
   }
 
   connectionOpened(c: Http1ServerConnection): void {

@@ -8,7 +8,8 @@ import { TcpProxy } from '../tcp/tcp_proxy.ts';
 
 /** The terminal network filter of a chain. */
 export interface NetworkFilter {
-  newConnection(socket: net.Socket): void;
+  /** Takes an accepted, paused socket; returns the socket that now carries the connection. */
+  newConnection(accepted: net.Socket): net.Socket;
   drain(): void;
 }
 
@@ -40,9 +41,10 @@ export class FilterChain {
     return true;
   }
 
-  newConnection(socket: net.Socket): void {
-    if (this.terminal === null) socket.destroy();
-    else this.terminal.newConnection(socket);
+  newConnection(accepted: net.Socket): net.Socket {
+    if (this.terminal !== null) return this.terminal.newConnection(accepted);
+    accepted.destroy();
+    return accepted;
   }
 }
 

@@ -33,7 +33,8 @@ export class Listener {
     this.chains = snap.filterChains.map((c) => new FilterChain(c, ctx));
     this.defaultChain = snap.defaultFilterChain === null ? null : new FilterChain(snap.defaultFilterChain, ctx);
     this.stats = new ListenerStats(snap.statPrefix);
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (s) => this.onConnection(s));
+    // pauseOnConnect: the network filter adopts the handle into a socket reading the shared buffer.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onConnection(s));
   }
 
   listen(): Promise<void> {
@@ -48,9 +49,16 @@ export class Listener {
     });
   }
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(accepted: net.Socket): void {
     const st = this.stats;
     st.downstream_cx_total.value++;
+    const chain = this.selectChain(accepted);
+    if (chain === null) {
+      st.no_filter_chain_match.value++;
+      accepted.destroy();
+      return;
+    }
+    const socket = chain.newConnection(accepted);
     st.downstream_cx_active.value++;
     this.active++;
     socket.once('close', () => {
@@ -58,13 +66,6 @@ export class Listener {
       st.downstream_cx_destroy.value++;
       this.active--;
     });
-    const chain = this.selectChain(socket);
-    if (chain === null) {
-      st.no_filter_chain_match.value++;
-      socket.destroy();
-      return;
-    }
-    chain.newConnection(socket);
   }
 
   private selectChain(socket: net.Socket): FilterChain | null {

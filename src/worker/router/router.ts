@@ -93,7 +93,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
       this.sentBody = true;
       if (this.conn !== null) {
         if (!this.conn.write(chunk)) this.stream.conn.pauseReading();
-      } else (this.queued ??= []).push(chunk);
+      } else (this.queued ??= []).push(Buffer.from(chunk)); // chunk may be the shared read buffer
     }
     if (end) this.onRequestComplete();
   }

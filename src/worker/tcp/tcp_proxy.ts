@@ -32,19 +32,19 @@ export class TcpProxy {
     this.stats = new TcpStats(snap.statPrefix);
   }
 
-  newConnection(down: net.Socket): void {
+  newConnection(down: net.Socket): net.Socket {
     this.stats.downstream_cx_total.value++;
     const cluster = this.clusters.get(this.pickCluster());
     const host = cluster?.chooseHost(null) ?? null;
     if (cluster === undefined || host === null) {
       this.stats.downstream_cx_no_route.value++;
       down.destroy();
-      return;
+      return down;
     }
     cluster.connectionOpened();
     const up = net.connect({ host: host.address, port: host.port, noDelay: true, allowHalfOpen: true });
     this.sockets.add(down);
-    down.pause();
+    // The accepted socket is paused (pauseOnConnect) until the upstream is connected.
     up.once('connect', () => down.resume());
     relay(down, up);
     relay(up, down);
@@ -59,6 +59,7 @@ export class TcpProxy {
     up.on('error', () => down.destroy());
     down.on('error', () => up.destroy());
     if (this.snap.idleTimeoutMs > 0) idleTimeout(down, up, this.snap.idleTimeoutMs, this.stats);
+    return down;
   }
 
   private pickCluster(): string {

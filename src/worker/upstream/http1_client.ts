@@ -1,10 +1,11 @@
 // One upstream HTTP/1.1 connection: writes a stream's request head and body, parses the response
 // head, and relays body bytes as they arrive (chunked bodies stay chunked). It serves one stream at
 // a time and goes back to its pool when a response completes on a reusable connection.
-import net from 'node:net';
+import type net from 'node:net';
 import { findHeadEnd, parseResponseHead, ResponseHead } from '../http/http1/parser.ts';
 import { ChunkedScanner } from '../http/http1/body.ts';
 import type { Http1ConnPool } from './http1_conn_pool.ts';
+import { connectShared, writeShared } from '../net/read_buffer.ts';
 
 /** Why a stream could not get, or lost, its upstream connection. */
 export const ResetReason = {
@@ -61,15 +62,12 @@ export class Http1ClientConnection {
 
   constructor(pool: Http1ConnPool, address: string, port: number, connectTimeoutMs: number) {
     this.pool = pool;
-    const s = (this.socket = new net.Socket());
-    s.setNoDelay(true);
+    const s = (this.socket = connectShared(address, port, (c) => this.onData(c)));
     s.on('connect', () => this.onConnect());
-    s.on('data', (c: Buffer) => this.onData(c));
     s.on('drain', () => this.stream?.onUpstreamDrain());
     s.on('end', () => this.onEnd());
     s.on('error', () => {});
     s.on('close', () => this.onClose());
-    s.connect(port, address);
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.onConnectTimeout(), connectTimeoutMs);
     }
@@ -86,7 +84,7 @@ export class Http1ClientConnection {
   }
 
   write(data: string | Uint8Array): boolean {
-    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : writeShared(this.socket, data);
   }
 
   /** The stream gives up (downstream reset, timeout): the connection cannot be reused. */
@@ -120,6 +118,7 @@ export class Http1ClientConnection {
     this.socket.destroy();
   }
 
+  /** `chunk` is the worker's shared read buffer: valid only during this call. */
   private onData(chunk: Buffer): void {
     this.pool.rxBytes(chunk.length);
     const st = this.state;
@@ -140,7 +139,7 @@ export class Http1ClientConnection {
     const headEnd = findHeadEnd(data, 0);
     if (headEnd < 0) {
       if (data.length > MAX_RESPONSE_HEAD) return this.protocolError();
-      this.buf = data;
+      this.buf = data === chunk ? Buffer.from(data) : data; // chunk is the shared read buffer
       return;
     }
     const res = new ResponseHead();

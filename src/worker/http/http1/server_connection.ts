@@ -8,6 +8,7 @@ import { ActiveStream } from '../active_stream.ts';
 import type { HttpConnectionManager } from '../connection_manager.ts';
 import { LocalBody, ResponseFlag, renderLocalReply } from '../local_reply.ts';
 import type { TimerNode, TimerList } from '../../timer_list.ts';
+import { adoptAccepted } from '../../net/read_buffer.ts';
 
 const BODY_NONE = 0;
 const BODY_LENGTH = 1;
@@ -37,15 +38,13 @@ export class Http1ServerConnection implements TimerNode {
   tDeadline = 0;
   tList: TimerList | null = null;
 
-  constructor(hcm: HttpConnectionManager, socket: net.Socket) {
+  constructor(hcm: HttpConnectionManager, accepted: net.Socket) {
     this.hcm = hcm;
-    this.socket = socket;
+    const socket = (this.socket = adoptAccepted(accepted, (c) => this.onData(c)));
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? '';
     this.localPort = socket.localPort ?? 0;
-    socket.setNoDelay(true);
-    socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('drain', () => this.stream?.onDownstreamDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
@@ -53,15 +52,18 @@ export class Http1ServerConnection implements TimerNode {
     hcm.connectionOpened(this);
   }
 
+  /** `chunk` is the worker's shared read buffer: whatever is kept past this call is copied. */
   private onData(chunk: Buffer): void {
+    if (this.closing) return;
     if (this.bodyMode !== BODY_NONE) return this.onBody(chunk, 0);
     if (this.stream !== null) return this.bufferPipelined(chunk);
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     this.processBuffer();
+    if (this.buf === chunk || (this.buf !== null && this.buf.buffer === chunk.buffer)) this.buf = Buffer.from(this.buf);
   }
 
   private bufferPipelined(chunk: Buffer): void {
-    this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    this.buf = this.buf === null ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
     if (this.buf.length > PIPELINE_HIGH_WATER) this.pauseReading();
   }
 
@@ -134,6 +136,7 @@ export class Http1ServerConnection implements TimerNode {
       // The next pipelined request starts here; it waits for this response.
       this.buf = chunk.subarray(end);
       if (this.stream === null) this.processBuffer();
+      if (this.buf !== null && this.buf.buffer === chunk.buffer) this.buf = Buffer.from(this.buf);
     }
   }
 
