@@ -46,6 +46,9 @@ function shutdown(drainTimeMs: number): void {
 }
 
 process.on('message', onMessage);
+// Ctrl-C reaches the whole process group: workers wait for the primary's orderly shutdown.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => shutdown(5000));
 process.on('disconnect', () => shutdown(0));
 process.on('uncaughtException', (err) => {
   // State may be inconsistent after an unexpected throw: exit and let the primary replace us.
