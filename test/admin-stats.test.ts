@@ -12,7 +12,7 @@ function buckets(counts: Record<number, number>): number[] {
   return b;
 }
 
-export function sampleDump(): StatsDump {
+function sampleDump(): StatsDump {
   return {
     counters: {
       'cluster.x.upstream_rq_total': 7,
