@@ -69,6 +69,19 @@ function camel(s: string): string {
   return s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/**
+ * A proto3 scalar without explicit presence set to its default (false, 0, '', first enum value)
+ * is indistinguishable from unset on the wire, so it is dropped here too: YAML and xDS binary
+ * then normalize identically, and `x: false` never reads as "field in use".
+ */
+function isImplicitDefault(field: protobuf.Field, v: unknown): boolean {
+  if (field.repeated || field.map || field.partOf !== null) return false;
+  const rt = field.resolvedType;
+  if (rt instanceof protobuf.Type) return false;
+  if (rt instanceof protobuf.Enum) return rt.values[v as string] === 0;
+  return v === false || v === 0 || v === '' || (v instanceof Uint8Array && v.length === 0);
+}
+
 export function typeLabel(type: protobuf.Type): string {
   return type.fullName.replace(/^\./, '');
 }
@@ -114,7 +127,7 @@ class Decoder {
       if (raw === null || raw === undefined) continue; // proto3 JSON: null means "not set"
       if (field.options?.deprecated === true) this.issues.warn(fp, `deprecated field of ${typeLabel(type)}`);
       const d = this.field(field, raw, fp);
-      if (d !== undefined) out[field.name] = d;
+      if (d !== undefined && !isImplicitDefault(field, d)) out[field.name] = d;
     }
     this.checkOneofs(type, out, path);
     checkRules(type, out, path, this.issues);

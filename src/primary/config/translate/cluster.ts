@@ -1,0 +1,107 @@
+// Cluster → ClusterSnap, with Envoy's defaults and its per-discovery-type rules.
+import type { CircuitBreakerThresholdsSnap, ClusterDiscoveryType, ClusterSnap } from '../../../shared/snapshot.ts';
+import { checkRest, durationMs, join, list, num, obj, stableHash, str, unsupported, type Ctx, type Obj } from './context.ts';
+import { loadAssignment } from './endpoints.ts';
+import { transportSocket } from './filter_chain.ts';
+import { CLUSTER_PROVIDED, LB_CONFIG_FIELDS, lbPolicy } from './lb_policy.ts';
+import { DEFAULT_BUFFER_LIMIT } from './listener.ts';
+import { PROTOCOL_FIELDS, upstreamProtocol } from './upstream_protocol.ts';
+
+const HANDLED = [
+  'name', 'alt_stat_name', 'type', 'eds_cluster_config', 'connect_timeout', 'per_connection_buffer_limit_bytes',
+  'load_assignment', 'circuit_breakers', 'dns_refresh_rate', 'dns_lookup_family', 'transport_socket',
+  'transport_socket_matches', ...LB_CONFIG_FIELDS, ...PROTOCOL_FIELDS,
+];
+const REJECTED = {
+  cluster_type: 'custom cluster types are not supported',
+  filters: 'upstream network filters are not supported',
+  upstream_config: 'custom upstream configs are not supported',
+};
+
+const TYPES: Record<string, ClusterDiscoveryType> = {
+  STATIC: 'static',
+  STRICT_DNS: 'strict_dns',
+  LOGICAL_DNS: 'logical_dns',
+  EDS: 'eds',
+  ORIGINAL_DST: 'original_dst',
+};
+const DNS_FAMILIES: Record<string, ClusterSnap['dnsLookupFamily']> = {
+  AUTO: 'auto',
+  V4_ONLY: 'v4_only',
+  V6_ONLY: 'v6_only',
+  V4_PREFERRED: 'v4_preferred',
+  ALL: 'all',
+};
+
+export function cluster(c: Obj, path: string, ctx: Ctx): ClusterSnap {
+  checkRest(ctx, c, path, HANDLED, REJECTED);
+  const type = TYPES[str(c.type, 'STATIC')] ?? 'static';
+  transportSocket(c.transport_socket, join(path, 'transport_socket'), ctx);
+  list(c.transport_socket_matches).forEach((m, i) => transportSocket(m.transport_socket, join(join(join(path, 'transport_socket_matches'), i), 'transport_socket'), ctx));
+  const lb = lbPolicy(c, path, ctx);
+  checkTypeRules(c, type, lb.typeName, path, ctx);
+  const snap: Omit<ClusterSnap, 'hash'> = {
+    name: str(c.name),
+    statName: str(c.alt_stat_name) || str(c.name),
+    type,
+    connectTimeoutMs: connectTimeout(c, path, ctx),
+    lbPolicy: lb.policy,
+    lbConfig: lb.config,
+    localities: c.load_assignment === undefined ? [] : loadAssignment(obj(c.load_assignment), join(path, 'load_assignment'), ctx, type === 'static'),
+    dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5000),
+    dnsLookupFamily: DNS_FAMILIES[str(c.dns_lookup_family, 'AUTO')] ?? 'auto',
+    perConnectionBufferLimitBytes: num(c.per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT),
+    ...upstreamProtocol(c, path, ctx),
+    circuitBreakers: circuitBreakers(obj(c.circuit_breakers), join(path, 'circuit_breakers'), ctx),
+  };
+  checkEndpointCount(snap, path, ctx);
+  return { ...snap, hash: stableHash(snap) };
+}
+
+function connectTimeout(c: Obj, path: string, ctx: Ctx): number {
+  const ms = durationMs(c.connect_timeout, 5000);
+  if (c.connect_timeout !== undefined && ms <= 0) ctx.issues.error(join(path, 'connect_timeout'), 'must be greater than 0');
+  return ms;
+}
+
+function checkTypeRules(c: Obj, type: ClusterDiscoveryType, lbType: string, path: string, ctx: Ctx): void {
+  const providedLb = lbType === CLUSTER_PROVIDED;
+  if (type === 'original_dst' && !providedLb) ctx.issues.error(join(path, 'lb_policy'), 'ORIGINAL_DST clusters must use the CLUSTER_PROVIDED lb_policy');
+  if (type !== 'original_dst' && providedLb) ctx.issues.error(join(path, 'lb_policy'), 'CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters');
+  if (type === 'original_dst' && c.load_assignment !== undefined) ctx.issues.error(join(path, 'load_assignment'), 'ORIGINAL_DST clusters must not have a load_assignment');
+  if (type === 'eds') {
+    unsupported(ctx, join(path, 'eds_cluster_config'), 'EDS needs an xDS client, which is not available yet; the cluster has no endpoints');
+    if (c.load_assignment !== undefined) ctx.issues.warn(join(path, 'load_assignment'), 'ignored by Envoy for EDS clusters');
+  } else if (c.eds_cluster_config !== undefined) {
+    ctx.issues.warn(join(path, 'eds_cluster_config'), 'ignored: the cluster type is not EDS');
+  }
+}
+
+function checkEndpointCount(s: Omit<ClusterSnap, 'hash'>, path: string, ctx: Ctx): void {
+  if (s.type === 'eds') {
+    s.localities.length = 0; // EDS endpoints only ever come from EDS
+    return;
+  }
+  const n = s.localities.reduce((a, l) => a + l.endpoints.length, 0);
+  if (s.type === 'logical_dns' && (s.localities.length !== 1 || n !== 1)) {
+    ctx.issues.error(join(path, 'load_assignment'), 'LOGICAL_DNS clusters need exactly one locality with exactly one endpoint');
+  }
+}
+
+const CB_DEFAULTS = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+
+function circuitBreakers(cb: Obj, path: string, ctx: Ctx): CircuitBreakerThresholdsSnap[] {
+  checkRest(ctx, cb, path, ['thresholds']);
+  const out = list(cb.thresholds).map((t, i): CircuitBreakerThresholdsSnap => {
+    checkRest(ctx, t, join(join(path, 'thresholds'), i), ['priority', 'max_connections', 'max_pending_requests', 'max_requests', 'max_retries']);
+    return {
+      priority: str(t.priority, 'DEFAULT') === 'HIGH' ? 'high' : 'default',
+      maxConnections: num(t.max_connections, CB_DEFAULTS.maxConnections),
+      maxPendingRequests: num(t.max_pending_requests, CB_DEFAULTS.maxPendingRequests),
+      maxRequests: num(t.max_requests, CB_DEFAULTS.maxRequests),
+      maxRetries: num(t.max_retries, CB_DEFAULTS.maxRetries),
+    };
+  });
+  if (!out.some((t) => t.priority === 'default')) out.unshift({ priority: 'default', ...CB_DEFAULTS });
+  return out;
+}

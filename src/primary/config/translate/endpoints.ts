@@ -1,0 +1,58 @@
+// ClusterLoadAssignment → localities with their endpoints (static config and, later, EDS).
+import type { EndpointSnap, LocalityEndpointsSnap } from '../../../shared/snapshot.ts';
+import { socketAddress } from './address.ts';
+import { checkRest, join, list, num, obj, str, type Ctx, type Obj } from './context.ts';
+
+const HEALTH: Record<string, EndpointSnap['healthStatus']> = {
+  UNKNOWN: 'unknown',
+  HEALTHY: 'healthy',
+  UNHEALTHY: 'unhealthy',
+  DRAINING: 'draining',
+  TIMEOUT: 'timeout',
+  DEGRADED: 'degraded',
+};
+
+export function loadAssignment(la: Obj, path: string, ctx: Ctx, requireIp: boolean): LocalityEndpointsSnap[] {
+  checkRest(ctx, la, path, ['cluster_name', 'endpoints']);
+  return list(la.endpoints).map((e, i) => locality(e, join(join(path, 'endpoints'), i), ctx, requireIp));
+}
+
+function locality(e: Obj, path: string, ctx: Ctx, requireIp: boolean): LocalityEndpointsSnap {
+  checkRest(ctx, e, path, ['locality', 'lb_endpoints', 'load_balancing_weight', 'priority'], {
+    leds_cluster_locality_config: 'LEDS is not supported',
+  });
+  const loc = obj(e.locality);
+  const endpoints: EndpointSnap[] = [];
+  list(e.lb_endpoints).forEach((lb, i) => {
+    const ep = lbEndpoint(lb, join(join(path, 'lb_endpoints'), i), ctx, requireIp);
+    if (ep !== null) endpoints.push(ep);
+  });
+  return {
+    priority: num(e.priority, 0),
+    loadBalancingWeight: num(e.load_balancing_weight, 1),
+    locality: { region: str(loc.region), zone: str(loc.zone), subZone: str(loc.sub_zone) },
+    endpoints,
+  };
+}
+
+function lbEndpoint(lb: Obj, path: string, ctx: Ctx, requireIp: boolean): EndpointSnap | null {
+  checkRest(ctx, lb, path, ['endpoint', 'health_status', 'load_balancing_weight', 'metadata'], {
+    endpoint_name: 'named endpoints are not supported',
+  });
+  const ep = obj(lb.endpoint);
+  const ePath = join(path, 'endpoint');
+  checkRest(ctx, ep, ePath, ['address', 'hostname']);
+  if (ep.address === undefined) {
+    if (lb.endpoint_name === undefined) ctx.issues.error(join(ePath, 'address'), 'is required');
+    return null;
+  }
+  const address = socketAddress(obj(ep.address), join(ePath, 'address'), ctx, { requireIp });
+  if (address === null) return null;
+  return {
+    address,
+    hostname: str(ep.hostname),
+    weight: num(lb.load_balancing_weight, 1),
+    healthStatus: HEALTH[str(lb.health_status, 'UNKNOWN')] ?? 'unknown',
+    metadata: { ...obj(obj(lb.metadata).filter_metadata) },
+  };
+}
