@@ -7,8 +7,11 @@ export type RegexTranslation =
   | { source: null; error: string; warning: null };
 
 interface Frame {
-  /** Extra ')' to emit when this group closes: one per `(?flags)` seen inside it. */
-  extra: number;
+  /**
+   * Modifier groups opened by `(?flags)` inside this group. RE2 applies such flags up to the end
+   * of the group, across later alternatives, so each `|` closes and reopens them.
+   */
+  mods: string[];
   /** An unbounded quantifier occurred inside (for the nested-quantifier warning). */
   unbounded: boolean;
 }
@@ -56,7 +59,7 @@ class Translator {
   warning: string | null = null;
   private i = 0;
   private readonly re: string;
-  private readonly stack: Frame[] = [{ extra: 0, unbounded: false }];
+  private readonly stack: Frame[] = [{ mods: [], unbounded: false }];
 
   constructor(re: string) {
     this.re = re;
@@ -65,7 +68,7 @@ class Translator {
   run(): void {
     while (this.i < this.re.length) this.step();
     if (this.stack.length > 1) throw new Re2Error('missing closing )');
-    this.out += ')'.repeat(this.stack[0].extra);
+    this.out += ')'.repeat(this.stack[0].mods.length);
   }
 
   private step(): void {
@@ -75,11 +78,18 @@ class Translator {
     else if (c === '(') this.open();
     else if (c === ')') this.close();
     else if (c === '{') this.repeat();
+    else if (c === '|') this.alternative();
     else {
       if (c === '*' || c === '+') this.top().unbounded = true;
       this.out += c;
       this.i++;
     }
+  }
+
+  private alternative(): void {
+    const mods = this.top().mods;
+    this.out += `${')'.repeat(mods.length)}|${mods.join('')}`;
+    this.i++;
   }
 
   private top(): Frame {
@@ -98,7 +108,7 @@ class Translator {
   }
 
   private push(text: string, len: number): void {
-    this.stack.push({ extra: 0, unbounded: false });
+    this.stack.push({ mods: [], unbounded: false });
     this.out += text;
     this.i += len;
   }
@@ -116,7 +126,7 @@ class Translator {
     if (on === '' && off === '') throw new Re2Error(`empty flag group at offset ${this.i}`);
     const js = `(?${on}${off === '' ? '' : `-${off}`}:`;
     if (m[3] === ':') return this.push(js, m[0].length);
-    this.top().extra++;
+    this.top().mods.push(js);
     this.out += js;
     this.i += m[0].length;
   }
@@ -124,7 +134,7 @@ class Translator {
   private close(): void {
     if (this.stack.length === 1) throw new Re2Error(`unmatched ) at offset ${this.i}`);
     const f = this.stack.pop()!;
-    this.out += ')'.repeat(f.extra + 1);
+    this.out += ')'.repeat(f.mods.length + 1);
     this.i++;
     const next = this.re[this.i];
     const quantified = next === '*' || next === '+' || (next === '{' && /^\{\d+,\d*\}/.test(this.re.slice(this.i)) && !/^\{\d+,\d+\}/.test(this.re.slice(this.i)));
