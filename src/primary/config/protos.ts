@@ -1,6 +1,7 @@
 // Envoy's API protos, loaded once with protobufjs from the copies shipped inside
 // @grpc/grpc-js-xds (never vendored into this repo). Parsing ~400 .proto files costs a few
 // hundred ms, so the resulting descriptor is cached as JSON keyed by both package versions.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -119,7 +120,8 @@ function descriptorCachePath(): string | null {
     const nm = dirname(dirname(dirname(require.resolve('@grpc/grpc-js-xds/package.json'))));
     const xdsVer = readVersion(join(depsDir(), '..', 'package.json'));
     const pbVer = readVersion(join(pbDir, 'package.json'));
-    const key = `${xdsVer}-${pbVer}-${PROTO_FILES.length}`;
+    const files = createHash('sha1').update(PROTO_FILES.join('\n')).digest('hex').slice(0, 8);
+    const key = `${xdsVer}-${pbVer}-${files}`;
     return join(nm, '.cache', 'orion', `envoy-protos-${key}.json`);
   } catch {
     return null;
