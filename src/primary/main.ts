@@ -10,6 +10,7 @@ import { OrionError } from '../shared/errors.ts';
 import { Supervisor } from './supervisor.ts';
 import { Server } from './server.ts';
 import { loadConfig, type LoadedConfig } from './config_loader.ts';
+import { validate } from './config/pipeline.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -35,11 +36,17 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(`orion-proxy ${VERSION} (node ${process.version})\n`);
     return 0;
   }
+  if (opts.mode === 'validate') {
+    if (opts.configPath === undefined) throw new OrionError('ORION_NO_CONFIG', '--mode validate needs -c/--config FILE');
+    return validate(opts.configPath, { strict: opts.strict, withEnvoyBootstrap: opts.envoyBootstrapPath, configYaml: opts.configYaml });
+  }
   const loaded = await loadConfig(opts);
-  if (opts.mode === 'validate') return reportValidation(loaded);
   const level = opts.logLevel ?? loaded.logging.logLevel ?? 'info';
   const log = createLogger({ level, workerId: 'primary', file: loaded.logging.logFile, directory: loaded.logging.logDirectory });
-  if (!reportIssues(loaded, log)) return 1;
+  if (!reportIssues(loaded, log)) {
+    await loaded.translator.close();
+    return 1;
+  }
   const workers = resolveWorkerCount({
     env: process.env,
     cliNumCpus: opts.numCpus,
@@ -52,17 +59,6 @@ async function run(argv: string[]): Promise<number> {
   const server = new Server({ opts, loaded, supervisor, log, version: VERSION });
   await server.start();
   return server.done;
-}
-
-/** `--mode validate`: every problem with its field path; exit status 0 or 1. */
-function reportValidation(loaded: LoadedConfig): number {
-  let errors = 0;
-  for (const i of loaded.issues) {
-    if (i.severity === 'error') errors++;
-    process.stdout.write(`${i.severity}: ${i.path}: ${i.message}\n`);
-  }
-  process.stdout.write(errors === 0 ? 'configuration OK\n' : `${errors} error(s)\n`);
-  return errors === 0 ? 0 : 1;
 }
 
 function reportIssues(loaded: LoadedConfig, log: Logger): boolean {

@@ -212,6 +212,15 @@ function noteTransferEncoding(h: MessageHead, value: string): number {
 }
 
 function noteConnection(h: MessageHead, value: string): void {
+  // The two values nearly every client sends skip the split.
+  if (value.length === 10 && value.toLowerCase() === 'keep-alive') {
+    h.connKeepAlive = true;
+    return;
+  }
+  if (value.length === 5 && value.toLowerCase() === 'close') {
+    h.connClose = true;
+    return;
+  }
   const parts = value.split(',');
   for (let k = 0; k < parts.length; k++) {
     const tok = parts[k].trim().toLowerCase();
@@ -223,7 +232,9 @@ function noteConnection(h: MessageHead, value: string): void {
 }
 
 /** Finds the blank line ending a head; returns the index just past it, or -1. */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
 export function findHeadEnd(buf: Buffer, from: number): number {
-  const i = buf.indexOf('\r\n\r\n', from > 3 ? from - 3 : 0, 'latin1');
+  const i = buf.indexOf(HEAD_END, from > 3 ? from - 3 : 0);
   return i < 0 ? -1 : i + 4;
 }

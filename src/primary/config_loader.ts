@@ -1,0 +1,50 @@
+// Loads the config named on the command line and translates it into the first snapshot.
+// Translation runs on the translator's worker thread so the primary's loop stays free.
+import { unpack } from 'msgpackr';
+import type { CliOptions } from './cli_args.ts';
+import type { ConfigIssue } from '../shared/errors.ts';
+import { OrionError } from '../shared/errors.ts';
+import type { Snapshot, SocketAddress } from '../shared/snapshot.ts';
+import { loadConfigFile, type LoggingSettings, type RuntimeSettings } from './config/runtime_file.ts';
+import { createTranslator, type Translator } from './config/pipeline.ts';
+
+export interface LoadedConfig {
+  runtime: RuntimeSettings;
+  logging: LoggingSettings;
+  notes: string[];
+  issues: ConfigIssue[];
+  /** Present only when the config had no errors. */
+  snapshot: Snapshot;
+  snapshotBytes: Uint8Array;
+  admin: SocketAddress | null;
+  bootstrapDump: unknown;
+  unsupported: string[];
+  translator: Translator;
+}
+
+export async function loadConfig(opts: CliOptions): Promise<LoadedConfig> {
+  if (opts.configPath === undefined && opts.configYaml === undefined) {
+    throw new OrionError('ORION_NO_CONFIG', 'no configuration given: use -c/--config FILE (an Orion runtime file or an Envoy bootstrap)');
+  }
+  const file = loadConfigFile(opts.configPath ?? '', { withEnvoyBootstrap: opts.envoyBootstrapPath, configYaml: opts.configYaml });
+  const translator = createTranslator();
+  const base = { runtime: file.runtime, logging: file.logging, notes: file.notes, translator };
+  if (file.issues.some((i) => i.severity === 'error')) {
+    return { ...base, issues: file.issues, snapshot: emptySnapshot(), snapshotBytes: new Uint8Array(), admin: null, bootstrapDump: {}, unsupported: [] };
+  }
+  const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version: 1, drainTimeMs: opts.drainTimeS * 1000 });
+  const snapshotBytes = new Uint8Array(out.snapshotBytes);
+  return {
+    ...base,
+    issues: [...file.issues, ...out.issues],
+    snapshot: unpack(snapshotBytes) as Snapshot,
+    snapshotBytes,
+    admin: out.admin,
+    bootstrapDump: out.bootstrapDump,
+    unsupported: out.unsupported,
+  };
+}
+
+function emptySnapshot(): Snapshot {
+  return { version: 0, listeners: [], clusters: [], routeConfigs: {}, node: { id: '', cluster: '' }, drainTimeMs: 0 };
+}
