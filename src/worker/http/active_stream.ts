@@ -83,7 +83,11 @@ export class ActiveStream implements MatchInput, FormatContext {
     hcm.stats.downstream_rq_total.value++;
     hcm.stats.downstream_rq_http1_total.value++;
     hcm.stats.downstream_rq_active.value++;
-    if (!prepareRequest(this)) return this.sendLocalReply(400, LocalBody.BAD_REQUEST, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+    if (!prepareRequest(this)) {
+      this.keepAlive = false;
+      hcm.stats.downstream_cx_protocol_error.value++;
+      return this.sendLocalReply(400, LocalBody.BAD_REQUEST, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+    }
     const filters = hcm.filters;
     for (let i = 0; i < filters.length; i++) if (!filters[i].onRequestHeaders(this)) return;
     const rc = hcm.routeConfig.current;
