@@ -3,12 +3,12 @@
 import os from 'node:os';
 import type { Server } from './server.ts';
 import type { AdminCluster, AdminContext, ConfigDumpJson } from './admin/context.ts';
-import type { ClusterSnap } from '../shared/snapshot.ts';
+import { hostsFromSnap } from './admin/clusters_render.ts';
 
 const ADMIN_TYPE = 'type.googleapis.com/envoy.admin.v3.';
 
 export function buildAdminContext(server: Server): AdminContext {
-  const { loaded, supervisor, opts } = server.deps;
+  const { supervisor, opts } = server.deps;
   const loadedAt = new Date().toISOString();
   return {
     state: () => server.state,
@@ -21,7 +21,7 @@ export function buildAdminContext(server: Server): AdminContext {
       uptimeCurrentEpochSeconds: Math.floor((Date.now() - server.startedAt) / 1000),
       uptimeAllEpochsSeconds: Math.floor((Date.now() - server.startedAt) / 1000),
       hotRestartVersion: 'disabled',
-      node: { ...loaded.snapshot.node, user_agent_name: 'orion-proxy', hostname: os.hostname() },
+      node: { ...server.current.snapshot.node, user_agent_name: 'orion-proxy', hostname: os.hostname() },
       commandLineOptions: {
         concurrency: supervisor.workerCount,
         config_path: opts.configPath ?? '',
@@ -32,30 +32,13 @@ export function buildAdminContext(server: Server): AdminContext {
       },
     }),
     collectStats: () => supervisor.collectStats(),
-    listeners: () => loaded.snapshot.listeners,
-    clusters: () => loaded.snapshot.clusters.map(adminCluster),
-    configDump: () => configDump(loaded.bootstrapDump, loadedAt),
+    listeners: () => server.current.snapshot.listeners,
+    clusters: () => server.current.snapshot.clusters.map((snap) => ({ snap, hosts: hostsFromSnap(snap) })),
+    configDump: () => configDump(server.current.bootstrapDump, loadedAt),
     quit: () => server.shutdown('/quitquitquit'),
     drainListeners: (o) => server.drainListeners(o.inboundOnly),
     logLevels: () => ({ orion: envoyLevel(server.log.level) }),
     setLogLevel: (level) => server.setLogLevel(level),
-  };
-}
-
-function adminCluster(c: ClusterSnap): AdminCluster {
-  return {
-    snap: c,
-    hosts: c.localities.flatMap((l) =>
-      l.endpoints.map((e) => ({
-        address: e.address.host,
-        port: e.address.port,
-        hostname: e.hostname,
-        healthFlags: e.healthStatus === 'unhealthy' || e.healthStatus === 'draining' ? ['failed_eds_health'] : [],
-        weight: e.weight,
-        priority: l.priority,
-        locality: l.locality,
-      })),
-    ),
   };
 }
 

@@ -22,17 +22,17 @@ export interface LoadedConfig {
   translator: Translator;
 }
 
-export async function loadConfig(opts: CliOptions): Promise<LoadedConfig> {
+export async function loadConfig(opts: CliOptions, reuse?: Translator, version = 1): Promise<LoadedConfig> {
   if (opts.configPath === undefined && opts.configYaml === undefined) {
     throw new OrionError('ORION_NO_CONFIG', 'no configuration given: use -c/--config FILE (an Orion runtime file or an Envoy bootstrap)');
   }
   const file = loadConfigFile(opts.configPath ?? '', { withEnvoyBootstrap: opts.envoyBootstrapPath, configYaml: opts.configYaml });
-  const translator = createTranslator();
+  const translator = reuse ?? createTranslator();
   const base = { runtime: file.runtime, logging: file.logging, notes: file.notes, translator };
   if (file.issues.some((i) => i.severity === 'error')) {
     return { ...base, issues: file.issues, snapshot: emptySnapshot(), snapshotBytes: new Uint8Array(), admin: null, bootstrapDump: {}, unsupported: [] };
   }
-  const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version: 1, drainTimeMs: opts.drainTimeS * 1000 });
+  const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version, drainTimeMs: opts.drainTimeS * 1000 });
   const snapshotBytes = new Uint8Array(out.snapshotBytes);
   return {
     ...base,
@@ -48,3 +48,4 @@ export async function loadConfig(opts: CliOptions): Promise<LoadedConfig> {
 function emptySnapshot(): Snapshot {
   return { version: 0, listeners: [], clusters: [], routeConfigs: {}, node: { id: '', cluster: '' }, drainTimeMs: 0 };
 }
+

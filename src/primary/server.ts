@@ -4,7 +4,7 @@ import type { CliOptions } from './cli_args.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setLevel } from '../shared/logger.ts';
 import type { Supervisor } from './supervisor.ts';
-import type { LoadedConfig } from './config_loader.ts';
+import { loadConfig, type LoadedConfig } from './config_loader.ts';
 import { startAdmin } from './admin/admin_server.ts';
 import type { AdminContext } from './admin/context.ts';
 import { buildAdminContext } from './admin_context.ts';
@@ -28,9 +28,12 @@ export class Server {
   private resolveDone!: (code: number) => void;
   private admin: { close(): Promise<void>; port: number } | null = null;
   private snapshotVersion = 1;
+  /** The config being served; replaced by a successful reload. */
+  current: LoadedConfig;
 
   constructor(deps: ServerDeps) {
     this.deps = deps;
+    this.current = deps.loaded;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
@@ -56,6 +59,33 @@ export class Server {
     }
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
     process.on('SIGINT', () => this.shutdown('SIGINT'));
+    process.on('SIGHUP', () => void this.reload());
+  }
+
+  /**
+   * Re-reads the config file (SIGHUP). A config with errors is refused and the current one keeps
+   * serving; a good one becomes the next snapshot: new connections use it, in-flight requests
+   * finish on the old one, removed listeners drain.
+   */
+  async reload(): Promise<boolean> {
+    if (this.state === 'DRAINING') return false;
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(this.deps.opts, this.current.translator, this.snapshotVersion + 1);
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'reload failed; keeping the current config');
+      return false;
+    }
+    const errors = next.issues.filter((i) => i.severity === 'error');
+    if (errors.length > 0) {
+      for (const i of errors) this.log.error({ path: i.path }, `reload rejected: ${i.message}`);
+      return false;
+    }
+    this.current = next;
+    this.snapshotVersion++;
+    this.deps.supervisor.publish(this.snapshotVersion, next.snapshotBytes);
+    this.log.info({ version: this.snapshotVersion }, 'configuration reloaded');
+    return true;
   }
 
   /** Stops accepting, lets in-flight requests finish up to the drain time, then exits 0. */
