@@ -1,7 +1,7 @@
 // Replies the proxy generates itself, shaped as Envoy sends them: status line, content-length,
 // content-type text/plain when there is a body, date and server. Each carries an Envoy response
 // flag (the stable code of why it was sent) for access logs and stats.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../../shared/status_codes.ts';
 
 /** Envoy's response flags (short form). */
 export const ResponseFlag = {
