@@ -69,13 +69,15 @@ test('invalid ORION_CPU_LIMIT is an error, not a silent default', async () => {
 
 test('default config: meow on :8000, LIVE on :9901', { timeout: 30000 }, async () => {
   const text = readFileSync(path.join(ROOT, 'conf/orion-runtime.yaml'), 'utf8');
-  const proxy = await startProxy(text, { adminPort: 9901, workers: 2 });
+  const proxy = await startProxy(text, { adminPort: 9901, workers: 2, env: { POD_NAME: 'pod-a', POD_NAMESPACE: 'ns-a' } });
   try {
     const r = await request(8000, '/direct-response');
     assert.equal(r.status, 200);
     assert.equal(r.body, 'meow! 🐱');
     const ready = await proxy.admin('/ready');
     assert.equal(await ready.text(), 'LIVE\n');
+    const info = (await (await proxy.admin('/server_info')).json()) as { node: { id: string; cluster: string } };
+    assert.deepEqual([info.node.id, info.node.cluster], ['pod-a', 'ns-a'], 'POD_NAME/POD_NAMESPACE set the node');
   } finally {
     await stopProcess(proxy.proc);
   }

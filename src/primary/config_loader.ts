@@ -32,6 +32,7 @@ export async function loadConfig(opts: CliOptions, reuse?: Translator, version =
   if (file.issues.some((i) => i.severity === 'error')) {
     return { ...base, issues: file.issues, snapshot: emptySnapshot(), snapshotBytes: new Uint8Array(), admin: null, bootstrapDump: {}, unsupported: [] };
   }
+  applyNodeOverrides(file.bootstrap, opts, process.env);
   const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version, drainTimeMs: opts.drainTimeS * 1000 });
   const snapshotBytes = new Uint8Array(out.snapshotBytes);
   return {
@@ -49,3 +50,17 @@ function emptySnapshot(): Snapshot {
   return { version: 0, listeners: [], clusters: [], routeConfigs: {}, node: { id: '', cluster: '' }, drainTimeMs: 0 };
 }
 
+
+/**
+ * The node identity sent to control planes: Envoy's --service-node/--service-cluster flags, and
+ * Kubernetes' POD_NAME/POD_NAMESPACE (as Orion does), override the bootstrap's `node`.
+ */
+export function applyNodeOverrides(bootstrap: Record<string, unknown>, opts: CliOptions, env: Record<string, string | undefined>): void {
+  const id = env.POD_NAME || opts.serviceNode;
+  const cluster = env.POD_NAMESPACE || opts.serviceCluster;
+  if (id === undefined && cluster === undefined) return;
+  const node = (bootstrap.node ?? {}) as Record<string, unknown>;
+  if (id !== undefined) node.id = id;
+  if (cluster !== undefined) node.cluster = cluster;
+  bootstrap.node = node;
+}
