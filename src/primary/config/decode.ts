@@ -9,7 +9,7 @@
 import protobuf from 'protobufjs';
 import type { ConfigIssue } from '../../shared/errors.ts';
 import { Issues, join } from './issues.ts';
-import { lookupType } from './protos.ts';
+import { lookupType, typeName } from './protos.ts';
 import { checkRules } from './pgv.ts';
 import { WELL_KNOWN, SPECIAL_JSON, TYPED_STRUCTS, isPlainObject, describe, toJsonValue, anyTypeName } from './wkt.ts';
 import { scalar, enumValue } from './scalars.ts';
@@ -83,7 +83,7 @@ function isImplicitDefault(field: protobuf.Field, v: unknown): boolean {
 }
 
 export function typeLabel(type: protobuf.Type): string {
-  return type.fullName.replace(/^\./, '');
+  return typeName(type);
 }
 
 class Decoder {

@@ -4,7 +4,7 @@
 // become plain values.
 import protobuf from 'protobufjs';
 import { join, type Issues } from './issues.ts';
-import { lookupType } from './protos.ts';
+import { lookupType, typeName } from './protos.ts';
 import { SPECIAL_JSON, anyTypeName } from './wkt.ts';
 
 type Obj = Record<string, unknown>;
@@ -16,7 +16,7 @@ export function messageToInput(type: protobuf.Type, message: protobuf.Message, i
 }
 
 function objectToInput(type: protobuf.Type, obj: Obj, issues: Issues, path: string): unknown {
-  const name = type.fullName.slice(1);
+  const name = typeName(type);
   const special = SPECIAL_CONVERTERS[name];
   if (special !== undefined) return special(obj, type);
   if (name === 'google.protobuf.Any') return anyToInput(obj, issues, path);
@@ -44,7 +44,7 @@ function anyToInput(obj: Obj, issues: Issues, path: string): unknown {
     return { '@type': url };
   }
   const body = messageToInput(inner, decoded, issues, path);
-  if (SPECIAL_JSON.has(inner.fullName.slice(1))) return { '@type': url, value: body };
+  if (SPECIAL_JSON.has(typeName(inner))) return { '@type': url, value: body };
   return { '@type': url, ...(body as Obj) };
 }
 

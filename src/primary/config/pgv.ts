@@ -4,6 +4,7 @@
 // but not to unset oneof members or wrappers. Rules we do not evaluate are simply skipped.
 import protobuf from 'protobufjs';
 import { join, type Issues } from './issues.ts';
+import { typeName } from './protos.ts';
 
 type Obj = Record<string, unknown>;
 const PREFIX = '(validate.rules).';
@@ -48,7 +49,7 @@ function checkField(f: protobuf.Field, rules: Map<string, unknown>, value: unkno
   if (f.repeated || f.map) return checkList(f, rules, value, path, issues);
   // Unset messages (wrappers included) are not validated, unset scalars are: PGV semantics.
   if (f.resolvedType instanceof protobuf.Type && !present) return;
-  const t = f.resolvedType instanceof protobuf.Type ? f.resolvedType.fullName.slice(1) : f.type;
+  const t = f.resolvedType instanceof protobuf.Type ? typeName(f.resolvedType) : f.type;
   if (t === 'string' || t === 'google.protobuf.StringValue') checkString(rules, 'string', (value as string | undefined) ?? '', present, path, issues);
   else if (t === 'bytes') checkBytes(rules, value as Uint8Array | undefined, path, issues);
   else if (t === 'bool' || t === 'google.protobuf.BoolValue') checkBool(rules, value === true, path, issues);

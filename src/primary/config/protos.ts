@@ -46,6 +46,8 @@ export const PROTO_FILES: readonly string[] = [
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'udpa/type/v1/typed_struct.proto',
   'xds/type/v3/typed_struct.proto',
+  // xDS wire messages (DiscoveryRequest/Response, their delta forms, Resource for TTLs).
+  'envoy/service/discovery/v3/discovery.proto',
 ];
 
 export const BOOTSTRAP_TYPE = 'envoy.config.bootstrap.v3.Bootstrap';
@@ -75,6 +77,18 @@ export function loadRoot(): protobuf.Root {
 /** How long the last cold load took and where it came from (for startup logs and tests). */
 export function protoLoadInfo(): { ms: number; source: 'parse' | 'cache' | 'memory' } {
   return { ms: lastLoadMs, source: lastLoadSource };
+}
+
+const names = new WeakMap<protobuf.ReflectionObject, string>();
+
+/**
+ * A type's fully-qualified name without the leading dot. protobufjs rebuilds `fullName` by
+ * walking parents on every read, which dominated decoding 10,000-resource xDS pushes.
+ */
+export function typeName(t: protobuf.ReflectionObject): string {
+  let n = names.get(t);
+  if (n === undefined) names.set(t, (n = t.fullName.replace(/^\./, '')));
+  return n;
 }
 
 /** Looks up a message type by fully-qualified name; null when not loaded. */

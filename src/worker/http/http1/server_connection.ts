@@ -195,8 +195,11 @@ export class Http1ServerConnection implements TimerNode {
   }
 
   private onEnd(): void {
-    // Half-close from the client: finish the current response, then close.
-    if (this.stream === null) this.socket.end();
+    // Half-close from the client: finish the current response, then close. (After our own
+    // `connection: close` reply the write side is already ended; ending it again allocates an error.)
+    if (this.stream === null) {
+      if (!this.socket.writableEnded) this.socket.end();
+    }
     else this.stream.keepAlive = false;
   }
 
