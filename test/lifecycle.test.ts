@@ -27,6 +27,7 @@ function config(body: string, withB: boolean): string {
     { match: { prefix: '/body' }, direct_response: { status: 200, body: { inline_string: body } } },
     { match: { prefix: '/slow' }, route: { cluster: 'slow' } },
     { match: { prefix: '/dns' }, route: { cluster: 'dns' } },
+    { match: { prefix: '/ldns' }, route: { cluster: 'ldns' } },
     { match: { prefix: '/weighted' }, route: { cluster: 'weighted' } },
     { match: { prefix: '/' }, route: { cluster: 'a' } },
   ];
@@ -49,7 +50,8 @@ function config(body: string, withB: boolean): string {
     dns_lookup_family: 'V4_ONLY',
     load_assignment: { cluster_name: 'dns', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'localhost', port_value: b.port } } } }] }] },
   };
-  return bootstrap(adminPort, listeners, [staticCluster('a', [a.port]), staticCluster('slow', [slow.port]), weighted, dns]);
+  const ldns = { ...dns, name: 'ldns', type: 'LOGICAL_DNS', load_assignment: { ...dns.load_assignment, cluster_name: 'ldns' } };
+  return bootstrap(adminPort, listeners, [staticCluster('a', [a.port]), staticCluster('slow', [slow.port]), weighted, dns, ldns]);
 }
 
 async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<boolean> {
@@ -87,10 +89,17 @@ after(async () => {
 
 const admin = (p: string) => fetch(`http://127.0.0.1:${adminPort}${p}`, { signal: AbortSignal.timeout(5000) });
 
-test('STRICT_DNS cluster resolves localhost', async () => {
-  const r = await request(portA, '/dns');
-  assert.equal(r.status, 200);
-  assert.equal(r.json<{ upstream: string }>().upstream, 'b');
+test('STRICT_DNS and LOGICAL_DNS clusters resolve localhost', async () => {
+  for (const p of ['/dns', '/ldns']) {
+    const r = await request(portA, p);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.json<{ upstream: string }>().upstream, 'b');
+  }
+});
+
+test('listener stats carry the listener address tag', async () => {
+  const prom = await (await admin('/stats/prometheus')).text();
+  assert.match(prom, new RegExp(`^envoy_listener_downstream_cx_total\\{envoy_listener_address="127\\.0\\.0\\.1_${portA}"\\} [1-9]`, 'm'));
 });
 
 test('weighted endpoints: 3:1 split with smooth round robin', async () => {

@@ -55,7 +55,13 @@ async function run(argv: string[]): Promise<number> {
   });
   log.info({ workers: workers.count, source: workers.source, version: VERSION }, 'starting orion-proxy');
   for (const note of loaded.notes) log.info(note);
-  const supervisor = new Supervisor({ workers: workers.count, log, logLevel: normalizeLevel(level) ?? 'info' });
+  const supervisor = new Supervisor({
+    workers: workers.count,
+    log,
+    logLevel: normalizeLevel(level) ?? 'info',
+    logFile: loaded.logging.logFile,
+    logDirectory: loaded.logging.logDirectory,
+  });
   const server = new Server({ opts, loaded, supervisor, log, version: VERSION });
   await server.start();
   return server.done;

@@ -31,6 +31,8 @@ export interface SupervisorOptions {
   workers: number;
   log: Logger;
   logLevel: string;
+  logFile?: string;
+  logDirectory?: string;
   env?: Record<string, string>;
 }
 
@@ -94,6 +96,8 @@ export class Supervisor {
       ...this.opts.env,
       ORION_WORKER_ID: String(slot.index),
       ORION_LOG_LEVEL: this.opts.logLevel,
+      ORION_LOG_FILE: this.opts.logFile ?? '',
+      ORION_LOG_DIRECTORY: this.opts.logDirectory ?? '',
     });
     slot.worker = w;
     slot.appliedVersion = -1;

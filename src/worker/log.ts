@@ -1,8 +1,13 @@
-// The worker's logger; replaced at start-up by one configured from the snapshot's logging settings.
-import pino from 'pino';
+// The worker's logger: same format and destination as the primary's (level, file and directory
+// arrive in the environment the supervisor forks the worker with), each line tagged with the
+// worker's index.
+import { createLogger, type Logger } from '../shared/logger.ts';
 
-export let log: pino.Logger = pino({ level: process.env.ORION_LOG_LEVEL ?? 'info', base: { worker: process.env.ORION_WORKER_ID ?? '0' } });
+const env = process.env;
 
-export function setLogger(l: pino.Logger): void {
-  log = l;
-}
+export const log: Logger = createLogger({
+  level: env.ORION_LOG_LEVEL ?? 'info',
+  workerId: Number(env.ORION_WORKER_ID ?? 0),
+  file: env.ORION_LOG_FILE || undefined,
+  directory: env.ORION_LOG_DIRECTORY || undefined,
+});

@@ -6,6 +6,7 @@ import type { Snapshot } from '../shared/snapshot.ts';
 import { DataPlane } from './data_plane.ts';
 import { stats } from './stats/store.ts';
 import { log } from './log.ts';
+import { setLevel } from '../shared/logger.ts';
 import './upstream/load_balancer.ts';
 
 const plane = new DataPlane();
@@ -29,7 +30,7 @@ function onMessage(m: ToWorker): void {
     case 'shutdown':
       return shutdown(m.drainTimeMs);
     case 'log_level':
-      log.level = m.level;
+      setLevel(log, m.level);
       return;
   }
 }
