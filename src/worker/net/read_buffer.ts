@@ -38,9 +38,8 @@ export function adoptAccepted(accepted: net.Socket, cb: ReadCallback): net.Socke
   const s = accepted as unknown as { _handle: unknown };
   const handle = s._handle;
   s._handle = null;
-  const sock = new net.Socket({ handle, allowHalfOpen: true, onread: onread(cb) } as net.SocketConstructorOpts);
-  sock.setNoDelay(true);
-  return sock;
+  // TCP_NODELAY was already set on the handle by the server's noDelay option.
+  return new net.Socket({ handle, allowHalfOpen: true, onread: onread(cb) } as net.SocketConstructorOpts);
 }
 
 /** An upstream connection reading into the shared buffer. */

@@ -20,10 +20,6 @@ const PIPELINE_HIGH_WATER = 64 * 1024;
 export class Http1ServerConnection implements TimerNode {
   readonly socket: net.Socket;
   readonly hcm: HttpConnectionManager;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
   stream: ActiveStream | null = null;
   closing = false;
   private buf: Buffer | null = null;
@@ -41,15 +37,26 @@ export class Http1ServerConnection implements TimerNode {
   constructor(hcm: HttpConnectionManager, accepted: net.Socket) {
     this.hcm = hcm;
     const socket = (this.socket = adoptAccepted(accepted, (c) => this.onData(c)));
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = socket.localAddress ?? '';
-    this.localPort = socket.localPort ?? 0;
     socket.on('drain', () => this.stream?.onDownstreamDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => this.onClose());
     hcm.connectionOpened(this);
+  }
+
+  // Addresses are asked of the kernel only when something needs them (XFF, formatters, logs):
+  // most requests don't, and a new connection per request would pay two syscalls for nothing.
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? '';
+  }
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+  get localAddress(): string {
+    return this.socket.localAddress ?? '';
+  }
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
   }
 
   /** `chunk` is the worker's shared read buffer: whatever is kept past this call is copied. */
