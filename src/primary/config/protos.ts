@@ -5,9 +5,17 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
+
+/** This project's own extension protos (under proto/ at the repo root). */
+export const OWN_PROTO_FILES: readonly string[] = [
+  'orion/extensions/load_balancing_policies/peak_ewma/v1/peak_ewma.proto',
+  'orion/extensions/upstreams/circuit_breaker/v1/circuit_breaker.proto',
+];
+const OWN_PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
 
 /** Root message plus every extension whose typed_config we know how to decode. */
 export const PROTO_FILES: readonly string[] = [
@@ -48,6 +56,8 @@ export const PROTO_FILES: readonly string[] = [
   'xds/type/v3/typed_struct.proto',
   // xDS wire messages (DiscoveryRequest/Response, their delta forms, Resource for TTLs).
   'envoy/service/discovery/v3/discovery.proto',
+  // Orion's own extensions, from this repo's proto/ directory.
+  ...OWN_PROTO_FILES,
 ];
 
 export const BOOTSTRAP_TYPE = 'envoy.config.bootstrap.v3.Bootstrap';
@@ -115,7 +125,7 @@ function includeDirs(): string[] {
   const deps = depsDir();
   const pbGoogle = dirname(require.resolve('protobufjs/package.json'));
   // protobufjs's own dir comes last: it only supplies google/protobuf/descriptor.proto etc.
-  return ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d)).concat(pbGoogle);
+  return [OWN_PROTO_DIR, ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d)), pbGoogle];
 }
 
 function resolveImport(dirs: string[], origin: string, target: string): string {
@@ -134,7 +144,9 @@ function descriptorCachePath(): string | null {
     const nm = dirname(dirname(dirname(require.resolve('@grpc/grpc-js-xds/package.json'))));
     const xdsVer = readVersion(join(depsDir(), '..', 'package.json'));
     const pbVer = readVersion(join(pbDir, 'package.json'));
-    const files = createHash('sha1').update(PROTO_FILES.join('\n')).digest('hex').slice(0, 8);
+    // Our own protos change with this repo, not with a package version: their text is in the key.
+    const own = OWN_PROTO_FILES.map((f) => readFileSync(join(OWN_PROTO_DIR, f), 'utf8'));
+    const files = createHash('sha1').update(PROTO_FILES.join('\n')).update(own.join('\n')).digest('hex').slice(0, 8);
     const key = `${xdsVer}-${pbVer}-${files}`;
     return join(nm, '.cache', 'orion', `envoy-protos-${key}.json`);
   } catch {
