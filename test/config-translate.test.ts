@@ -499,13 +499,25 @@ test('hashes are stable and change only with the object they cover', () => {
   assert.notEqual(d.listeners[0].hash, a.listeners[0].hash);
 });
 
-test('RDS and dynamic resources are accepted as not yet supported', () => {
+test('RDS, EDS and dynamic_resources become xDS subscriptions; ads sources need ads_config', () => {
+  const ads = { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'c' } }] };
+  const eds = { name: 'e', type: 'EDS', eds_cluster_config: { service_name: 'svc', eds_config: { ads: {}, initial_fetch_timeout: '2s' } } };
   const r = build({
-    ...boot({ hcm: { route_config: undefined, rds: { route_config_name: 'dyn', config_source: { ads: {} } } } }),
-    dynamic_resources: { cds_config: { ads: {} } },
+    ...boot({ hcm: { route_config: undefined, rds: { route_config_name: 'dyn', config_source: { ads: {} } } }, clusters: [staticCluster('c'), eds] }),
+    dynamic_resources: { cds_config: { ads: {} }, lds_config: { path_config_source: { path: '/tmp/lds.yaml' } }, ads_config: ads },
   });
   assert.deepEqual(errors(r), []);
   assert.deepEqual([hcmOf(r).rds, hcmOf(r).routeConfigName], [true, 'dyn']);
-  assert.ok(r.unsupported.includes(`${TC}.rds.config_source`));
-  assert.ok(r.unsupported.includes('dynamic_resources.cds_config'));
+  assert.deepEqual(r.xds?.refs.rds.map((x) => [x.name, x.source.kind]), [['dyn', 'ads']]);
+  assert.deepEqual(r.xds?.refs.eds.map((x) => [x.cluster, x.serviceName, x.source.initialFetchTimeoutMs]), [['e', 'svc', 2000]]);
+  assert.equal(r.xds?.ads?.apiType, 'GRPC');
+  assert.equal(r.xds?.ads?.service.clusterName, 'c');
+  assert.deepEqual([r.xds?.cds?.kind, r.xds?.lds?.kind], ['ads', 'path']);
+
+  const noAds = build({ ...boot(), dynamic_resources: { cds_config: { ads: {} } } });
+  assert.deepEqual(errors(noAds).map((i) => i.path), ['dynamic_resources.ads_config']);
+  const notStatic = build({ ...boot(), dynamic_resources: { ads_config: { ...ads, grpc_services: [{ envoy_grpc: { cluster_name: 'nope' } }] } } });
+  assert.match(errors(notStatic)[0].message, /"nope" must be a static cluster/);
+  const rest = build({ ...boot(), dynamic_resources: { ads_config: { ...ads, api_type: 'REST' } } });
+  assert.deepEqual(errors(rest).map((i) => i.path), ['dynamic_resources.ads_config.api_type']);
 });

@@ -7,6 +7,7 @@ import { OrionError } from '../shared/errors.ts';
 import type { Snapshot, SocketAddress } from '../shared/snapshot.ts';
 import { loadConfigFile, type LoggingSettings, type RuntimeSettings } from './config/runtime_file.ts';
 import { createTranslator, type Translator } from './config/pipeline.ts';
+import type { XdsBootstrap } from './config/translate/bootstrap.ts';
 
 export interface LoadedConfig {
   runtime: RuntimeSettings;
@@ -20,6 +21,8 @@ export interface LoadedConfig {
   bootstrapDump: unknown;
   unsupported: string[];
   translator: Translator;
+  /** dynamic_resources and the xDS references of static resources; null without xDS. */
+  xds: XdsBootstrap | null;
 }
 
 export async function loadConfig(opts: CliOptions, reuse?: Translator, version = 1): Promise<LoadedConfig> {
@@ -30,7 +33,7 @@ export async function loadConfig(opts: CliOptions, reuse?: Translator, version =
   const translator = reuse ?? createTranslator();
   const base = { runtime: file.runtime, logging: file.logging, notes: file.notes, translator };
   if (file.issues.some((i) => i.severity === 'error')) {
-    return { ...base, issues: file.issues, snapshot: emptySnapshot(), snapshotBytes: new Uint8Array(), admin: null, bootstrapDump: {}, unsupported: [] };
+    return { ...base, issues: file.issues, snapshot: emptySnapshot(), snapshotBytes: new Uint8Array(), admin: null, bootstrapDump: {}, unsupported: [], xds: null };
   }
   applyNodeOverrides(file.bootstrap, opts, process.env);
   const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version, drainTimeMs: opts.drainTimeS * 1000 });
@@ -43,6 +46,7 @@ export async function loadConfig(opts: CliOptions, reuse?: Translator, version =
     admin: out.admin,
     bootstrapDump: out.bootstrapDump,
     unsupported: out.unsupported,
+    xds: out.xds,
   };
 }
 

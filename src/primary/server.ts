@@ -8,6 +8,10 @@ import { loadConfig, type LoadedConfig } from './config_loader.ts';
 import { startAdmin } from './admin/admin_server.ts';
 import type { AdminContext } from './admin/context.ts';
 import { buildAdminContext } from './admin_context.ts';
+import { HealthManager } from './health/health_manager.ts';
+import { unpack } from 'msgpackr';
+import type { Snapshot } from '../shared/snapshot.ts';
+import { XdsSession } from './xds/session.ts';
 
 export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
 
@@ -30,10 +34,19 @@ export class Server {
   private snapshotVersion = 1;
   /** The config being served; replaced by a successful reload. */
   current: LoadedConfig;
+  /** Active health checks and outlier detection, run once here for all workers. */
+  readonly health: HealthManager;
+  /** The xDS client, when the bootstrap has dynamic resources or xDS references. */
+  xds: XdsSession | null = null;
+  /** Last snapshot sent to workers (xDS mode), decoded lazily for the admin API. */
+  private published: { version: number; bytes: Uint8Array; snapshot: Snapshot | null } | null = null;
+  /** When each not yet applied snapshot version was published, to log how long workers took. */
+  private readonly publishedAt = new Map<number, number>();
 
   constructor(deps: ServerDeps) {
     this.deps = deps;
     this.current = deps.loaded;
+    this.health = new HealthManager({ broadcast: (m) => deps.supervisor.broadcast(m), log: deps.log });
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
@@ -45,12 +58,34 @@ export class Server {
     const { supervisor, loaded } = this.deps;
     this.state = 'INITIALIZING';
     supervisor.whenApplied((v) => {
-      if (this.state === 'INITIALIZING' && v >= this.snapshotVersion && supervisor.allApplied(this.snapshotVersion)) {
-        this.state = 'LIVE';
-        this.log.info({ workers: supervisor.workerCount }, 'all workers serving');
+      for (const [pv, t0] of this.publishedAt) {
+        if (!supervisor.allApplied(pv)) continue;
+        this.publishedAt.delete(pv);
+        this.log.info({ version: pv, ms: Math.round(performance.now() - t0) }, 'snapshot live on all workers');
       }
+      if (this.published !== null && v >= this.published.version) this.maybeLive();
     });
-    supervisor.publish(this.snapshotVersion, loaded.snapshotBytes);
+    supervisor.onFork((send) => {
+      for (const m of this.health.initialMessages()) send(m);
+    });
+    supervisor.onUpstreamReport((r) => this.health.onReport(r));
+    this.health.whenInitialized(() => this.maybeLive());
+    if (loaded.xds !== null) {
+      // Envoy starts serving only once the initial xDS fetch is done (or timed out): workers
+      // start now but get their first snapshot then; /ready says INITIALIZING meanwhile.
+      this.xds = new XdsSession({
+        xds: loaded.xds,
+        staticSnapshot: loaded.snapshot,
+        strict: this.deps.opts.strict,
+        log: this.log,
+        version: this.deps.version,
+        onChange: () => this.publishXds(),
+      });
+      this.xds.start();
+      void this.xds.ready.then(() => this.publishXds());
+    } else {
+      this.publish(this.snapshotVersion, loaded.snapshotBytes);
+    }
     supervisor.start();
     if (loaded.admin !== null) {
       const ctx: AdminContext = buildAdminContext(this);
@@ -82,10 +117,48 @@ export class Server {
       return false;
     }
     this.current = next;
-    this.snapshotVersion++;
-    this.deps.supervisor.publish(this.snapshotVersion, next.snapshotBytes);
+    if (this.xds !== null) {
+      // The streams keep running; only the static part changes (dynamic_resources changes need a restart).
+      this.xds.setStatic(next.snapshot, next.xds?.refs ?? { rds: [], eds: [], sds: [] });
+    } else {
+      this.snapshotVersion++;
+      this.publish(this.snapshotVersion, next.snapshotBytes);
+    }
     this.log.info({ version: this.snapshotVersion }, 'configuration reloaded');
     return true;
+  }
+
+  /** The snapshot workers serve (or are about to), for the admin API. */
+  servingSnapshot(): Snapshot {
+    const p = this.published;
+    if (this.xds === null || p === null) return this.current.snapshot;
+    if (p.snapshot === null) p.snapshot = unpack(p.bytes) as Snapshot;
+    return p.snapshot;
+  }
+
+  private publish(version: number, bytes: Uint8Array): void {
+    this.published = { version, bytes, snapshot: null };
+    this.publishedAt.set(version, performance.now());
+    this.deps.supervisor.publish(version, bytes);
+    this.health.update(this.servingSnapshot());
+  }
+
+  /**
+   * LIVE once every worker serves the published snapshot and the first active health checks
+   * have answered (Envoy's cluster warming): the first requests never meet hosts of unknown health.
+   */
+  private maybeLive(): void {
+    const p = this.published;
+    if (this.state !== 'INITIALIZING' || p === null || !this.health.initialized || !this.deps.supervisor.allApplied(p.version)) return;
+    this.state = 'LIVE';
+    this.log.info({ workers: this.deps.supervisor.workerCount }, 'all workers serving');
+  }
+
+  /** Composes the next snapshot from the static config and the current xDS resources. */
+  private publishXds(): void {
+    if (this.xds === null || !this.xds.initialized || this.state === 'DRAINING') return;
+    if (this.published !== null) this.snapshotVersion++;
+    this.publish(this.snapshotVersion, this.xds.compose(this.snapshotVersion));
   }
 
   /** Stops accepting, lets in-flight requests finish up to the drain time, then exits 0. */
@@ -94,7 +167,10 @@ export class Server {
     this.state = 'DRAINING';
     const drainMs = this.deps.opts.drainTimeS * 1000;
     this.log.info({ reason, drainMs }, 'draining');
+    this.health.stop();
+    const xds = this.xds?.stop();
     this.deps.supervisor.shutdown(drainMs).then(async () => {
+      await xds;
       await this.admin?.close();
       this.log.info('stopped');
       this.resolveDone(0);

@@ -6,11 +6,14 @@ import { ListenerManager } from './listener/listener_manager.ts';
 import { RouteConfig } from './router/route_config.ts';
 import type { RouteConfigRef } from './http/connection_manager.ts';
 import type { FilterChainContext } from './listener/filter_chain.ts';
+import { internalListeners } from './internal/registry.ts';
 
 export class DataPlane implements FilterChainContext {
   readonly clusters = new ClusterManager();
   readonly listeners = new ListenerManager();
   private readonly routes = new Map<string, RouteConfigRef>();
+  /** Hash of each compiled route config that has one (RDS): unchanged ones are not recompiled. */
+  private readonly routeHashes = new Map<string, string>();
   version = -1;
 
   routeConfig(name: string): RouteConfigRef {
@@ -23,8 +26,19 @@ export class DataPlane implements FilterChainContext {
     if (s.version <= this.version) return [];
     this.version = s.version;
     this.clusters.update(s.clusters);
-    for (const [name, rc] of Object.entries(s.routeConfigs)) this.routeConfig(name).current = new RouteConfig(rc);
-    for (const [name, ref] of this.routes) if (!(name in s.routeConfigs)) ref.current = null;
+    if (s.internalListener) internalListeners.bufferBytes = s.internalListener.bufferSizeBytes;
+    for (const [name, rc] of Object.entries(s.routeConfigs)) {
+      const ref = this.routeConfig(name);
+      if (rc.hash !== undefined && ref.current !== null && this.routeHashes.get(name) === rc.hash) continue;
+      ref.current = new RouteConfig(rc);
+      if (rc.hash !== undefined) this.routeHashes.set(name, rc.hash);
+      else this.routeHashes.delete(name);
+    }
+    for (const [name, ref] of this.routes) {
+      if (name in s.routeConfigs) continue;
+      ref.current = null;
+      this.routeHashes.delete(name);
+    }
     return this.listeners.update(s.listeners, this);
   }
 }

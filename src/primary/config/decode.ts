@@ -42,7 +42,7 @@ export function decodeInto(issues: Issues, type: protobuf.Type, input: unknown, 
 /** Normalizes a protobufjs message (e.g. decoded from xDS binary) into the same form as decode(). */
 export function normalizeMessage(type: protobuf.Type, message: protobuf.Message, opts: DecodeOptions = {}, path = ''): DecodeResult {
   const issues = new Issues();
-  const input = messageToInput(type, message, issues, path);
+  const input = messageToInput(type, message, issues, path, opts.strict === true);
   const value = new Decoder(issues, opts.strict === true).value(type, input, path);
   return { value: isPlainObject(value) ? value : {}, issues: issues.list };
 }

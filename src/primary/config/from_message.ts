@@ -11,39 +11,85 @@ type Obj = Record<string, unknown>;
 
 const TO_OBJECT: protobuf.IConversionOptions = { enums: String, longs: Number, bytes: Buffer, defaults: false };
 
-export function messageToInput(type: protobuf.Type, message: protobuf.Message, issues: Issues, path: string): unknown {
-  return objectToInput(type, type.toObject(message, TO_OBJECT), issues, path);
+/** `strict` makes unknown binary fields (found while unpacking Any) errors instead of warnings. */
+export function messageToInput(type: protobuf.Type, message: protobuf.Message, issues: Issues, path: string, strict = false): unknown {
+  return objectToInput(type, type.toObject(message, TO_OBJECT), issues, path, strict);
 }
 
-function objectToInput(type: protobuf.Type, obj: Obj, issues: Issues, path: string): unknown {
+function objectToInput(type: protobuf.Type, obj: Obj, issues: Issues, path: string, strict: boolean): unknown {
   const name = typeName(type);
   const special = SPECIAL_CONVERTERS[name];
   if (special !== undefined) return special(obj, type);
-  if (name === 'google.protobuf.Any') return anyToInput(obj, issues, path);
+  if (name === 'google.protobuf.Any') return anyToInput(obj, issues, path, strict);
   const out: Obj = {};
   for (const [k, v] of Object.entries(obj)) {
     const f = type.fields[k];
     const rt = f?.resolvedType;
     if (!(rt instanceof protobuf.Type)) out[k] = v;
-    else if (f.map) out[k] = mapValues(v as Obj, (x, key) => objectToInput(rt, x as Obj, issues, join(join(path, k), key)));
-    else if (f.repeated) out[k] = (v as Obj[]).map((x, i) => objectToInput(rt, x, issues, join(join(path, k), i)));
-    else out[k] = objectToInput(rt, v as Obj, issues, join(path, k));
+    else if (f.map) out[k] = mapValues(v as Obj, (x, key) => objectToInput(rt, x as Obj, issues, join(join(path, k), key), strict));
+    else if (f.repeated) out[k] = (v as Obj[]).map((x, i) => objectToInput(rt, x, issues, join(join(path, k), i), strict));
+    else out[k] = objectToInput(rt, v as Obj, issues, join(path, k), strict);
   }
   return out;
 }
 
-function anyToInput(obj: Obj, issues: Issues, path: string): unknown {
+/**
+ * A reader that notes the field numbers the generated decoders skip: fields unknown to our copy
+ * of the protos (a newer control plane), which protobufjs would otherwise drop silently.
+ */
+class TrackingReader extends protobuf.BufferReader {
+  lastTag = 0;
+  skipping = false;
+  readonly unknown: number[] = [];
+
+  override uint32(): number {
+    const v = super.uint32();
+    this.lastTag = v;
+    return v;
+  }
+
+  override skipType(wireType: number, depth?: number): this {
+    if (this.skipping) return super.skipType(wireType, depth) as this;
+    this.unknown.push(this.lastTag >>> 3);
+    this.skipping = true;
+    try {
+      return super.skipType(wireType, depth) as this;
+    } finally {
+      this.skipping = false;
+    }
+  }
+}
+
+/** Decodes `bytes` as `type`, returning the numbers of fields our protos do not know. */
+export function decodeTracked(type: protobuf.Type, bytes: Uint8Array): { message: protobuf.Message; unknown: number[] } {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new TrackingReader(buf);
+  return { message: type.decode(r), unknown: r.unknown };
+}
+
+/** Unknown binary fields: ignored with a warning (an error in strict mode), as Envoy does. */
+export function reportUnknownFields(issues: Issues, path: string, type: protobuf.Type, unknown: number[], strict: boolean): void {
+  if (unknown.length === 0) return;
+  const nums = [...new Set(unknown)].sort((a, b) => a - b).join(', ');
+  const msg = `unknown field number(s) ${nums} in ${typeName(type)} or a message inside it`;
+  if (strict) issues.error(path, msg);
+  else issues.warn(path, `${msg} (ignored)`);
+}
+
+function anyToInput(obj: Obj, issues: Issues, path: string, strict: boolean): unknown {
   const url = String(obj.type_url ?? '');
   const inner = lookupType(anyTypeName(url));
   if (inner === null) return { '@type': url }; // decode() warns about the unknown type URL
   let decoded: protobuf.Message;
   try {
-    decoded = inner.decode((obj.value as Uint8Array | undefined) ?? new Uint8Array(0));
+    const d = decodeTracked(inner, (obj.value as Uint8Array | undefined) ?? new Uint8Array(0));
+    decoded = d.message;
+    reportUnknownFields(issues, path, inner, d.unknown, strict);
   } catch (e) {
     issues.error(path, `cannot decode ${anyTypeName(url)}: ${(e as Error).message}`);
     return { '@type': url };
   }
-  const body = messageToInput(inner, decoded, issues, path);
+  const body = messageToInput(inner, decoded, issues, path, strict);
   if (SPECIAL_JSON.has(typeName(inner))) return { '@type': url, value: body };
   return { '@type': url, ...(body as Obj) };
 }

@@ -3,7 +3,7 @@
 import { pack } from 'msgpackr';
 import type { ConfigIssue } from '../../shared/errors.ts';
 import { buildSnapshot } from './build.ts';
-import type { AdminAddress } from './translate/bootstrap.ts';
+import type { AdminAddress, XdsBootstrap } from './translate/bootstrap.ts';
 
 export interface TranslateArgs {
   bootstrap: object;
@@ -20,11 +20,13 @@ export interface TranslateOutput {
   admin: AdminAddress | null;
   /** The normalized bootstrap, for /config_dump. */
   bootstrapDump: object;
+  /** dynamic_resources and xDS references; null when nothing comes over xDS. */
+  xds: XdsBootstrap | null;
 }
 
 export default function translateTask(args: TranslateArgs): TranslateOutput {
   const r = buildSnapshot(args.bootstrap, { version: args.version, drainTimeMs: args.drainTimeMs, strict: args.strict });
   // Copy out of msgpackr's reusable buffer so the bytes stay valid after the next pack().
   const snapshotBytes = new Uint8Array(pack(r.snapshot));
-  return { snapshotBytes, issues: r.issues, unsupported: r.unsupported, admin: r.admin, bootstrapDump: r.bootstrapDump };
+  return { snapshotBytes, issues: r.issues, unsupported: r.unsupported, admin: r.admin, bootstrapDump: r.bootstrapDump, xds: r.xds };
 }

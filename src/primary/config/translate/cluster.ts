@@ -1,16 +1,20 @@
 // Cluster → ClusterSnap, with Envoy's defaults and its per-discovery-type rules.
-import type { CircuitBreakerThresholdsSnap, ClusterDiscoveryType, ClusterSnap } from '../../../shared/snapshot.ts';
-import { checkRest, durationMs, join, list, num, obj, stableHash, str, unsupported, type Ctx, type Obj } from './context.ts';
+import type { ClusterDiscoveryType, ClusterSnap } from '../../../shared/snapshot.ts';
+import { checkRest, durationMs, join, list, num, obj, stableHash, str, type Ctx, type Obj } from './context.ts';
 import { loadAssignment } from './endpoints.ts';
-import { transportSocket } from './filter_chain.ts';
+import { configSource } from './config_source.ts';
+import { clusterTls } from './tls.ts';
 import { CLUSTER_PROVIDED, LB_CONFIG_FIELDS, lbPolicy } from './lb_policy.ts';
 import { DEFAULT_BUFFER_LIMIT } from './listener.ts';
 import { PROTOCOL_FIELDS, upstreamProtocol } from './upstream_protocol.ts';
+import { circuitBreakers } from './circuit_breakers.ts';
+import { clusterMetadata, upstreamTransportSocket } from './internal_listener.ts';
+import { RESILIENCE_FIELDS, resilience } from './cluster_resilience.ts';
 
 const HANDLED = [
   'name', 'alt_stat_name', 'type', 'eds_cluster_config', 'connect_timeout', 'per_connection_buffer_limit_bytes',
   'load_assignment', 'circuit_breakers', 'dns_refresh_rate', 'dns_lookup_family', 'transport_socket',
-  'transport_socket_matches', ...LB_CONFIG_FIELDS, ...PROTOCOL_FIELDS,
+  'transport_socket_matches', 'metadata', ...LB_CONFIG_FIELDS, ...PROTOCOL_FIELDS, ...RESILIENCE_FIELDS,
 ];
 const REJECTED = {
   cluster_type: 'custom cluster types are not supported',
@@ -36,8 +40,8 @@ const DNS_FAMILIES: Record<string, ClusterSnap['dnsLookupFamily']> = {
 export function cluster(c: Obj, path: string, ctx: Ctx): ClusterSnap {
   checkRest(ctx, c, path, HANDLED, REJECTED);
   const type = TYPES[str(c.type, 'STATIC')] ?? 'static';
-  transportSocket(c.transport_socket, join(path, 'transport_socket'), ctx);
-  list(c.transport_socket_matches).forEach((m, i) => transportSocket(m.transport_socket, join(join(join(path, 'transport_socket_matches'), i), 'transport_socket'), ctx));
+  const internalUpstream = upstreamTransportSocket(c.transport_socket, join(path, 'transport_socket'), ctx);
+  const tls = clusterTls(c, path, ctx);
   const lb = lbPolicy(c, path, ctx);
   checkTypeRules(c, type, lb.typeName, path, ctx);
   const snap: Omit<ClusterSnap, 'hash'> = {
@@ -53,6 +57,11 @@ export function cluster(c: Obj, path: string, ctx: Ctx): ClusterSnap {
     perConnectionBufferLimitBytes: num(c.per_connection_buffer_limit_bytes, DEFAULT_BUFFER_LIMIT),
     ...upstreamProtocol(c, path, ctx),
     circuitBreakers: circuitBreakers(obj(c.circuit_breakers), join(path, 'circuit_breakers'), ctx),
+    ...lb.common,
+    ...resilience(c, path, ctx, type),
+    metadata: clusterMetadata(c),
+    internalUpstream,
+    ...tls,
   };
   checkEndpointCount(snap, path, ctx);
   return { ...snap, hash: stableHash(snap) };
@@ -70,11 +79,24 @@ function checkTypeRules(c: Obj, type: ClusterDiscoveryType, lbType: string, path
   if (type !== 'original_dst' && providedLb) ctx.issues.error(join(path, 'lb_policy'), 'CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters');
   if (type === 'original_dst' && c.load_assignment !== undefined) ctx.issues.error(join(path, 'load_assignment'), 'ORIGINAL_DST clusters must not have a load_assignment');
   if (type === 'eds') {
-    unsupported(ctx, join(path, 'eds_cluster_config'), 'EDS needs an xDS client, which is not available yet; the cluster has no endpoints');
+    edsConfig(c, path, ctx);
     if (c.load_assignment !== undefined) ctx.issues.warn(join(path, 'load_assignment'), 'ignored by Envoy for EDS clusters');
   } else if (c.eds_cluster_config !== undefined) {
     ctx.issues.warn(join(path, 'eds_cluster_config'), 'ignored: the cluster type is not EDS');
   }
+}
+
+/** An EDS cluster's endpoints come from its eds_config under service_name (default: the cluster name). */
+function edsConfig(c: Obj, path: string, ctx: Ctx): void {
+  const e = obj(c.eds_cluster_config);
+  const ep = join(path, 'eds_cluster_config');
+  checkRest(ctx, e, ep, ['eds_config', 'service_name']);
+  if (e.eds_config === undefined) {
+    ctx.issues.error(join(ep, 'eds_config'), 'an EDS cluster needs eds_cluster_config.eds_config');
+    return;
+  }
+  const source = configSource(obj(e.eds_config), join(ep, 'eds_config'), ctx);
+  if (source !== null) ctx.xds.eds.push({ cluster: str(c.name), serviceName: str(e.service_name) || str(c.name), source });
 }
 
 function checkEndpointCount(s: Omit<ClusterSnap, 'hash'>, path: string, ctx: Ctx): void {
@@ -86,22 +108,4 @@ function checkEndpointCount(s: Omit<ClusterSnap, 'hash'>, path: string, ctx: Ctx
   if (s.type === 'logical_dns' && (s.localities.length !== 1 || n !== 1)) {
     ctx.issues.error(join(path, 'load_assignment'), 'LOGICAL_DNS clusters need exactly one locality with exactly one endpoint');
   }
-}
-
-const CB_DEFAULTS = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
-
-function circuitBreakers(cb: Obj, path: string, ctx: Ctx): CircuitBreakerThresholdsSnap[] {
-  checkRest(ctx, cb, path, ['thresholds']);
-  const out = list(cb.thresholds).map((t, i): CircuitBreakerThresholdsSnap => {
-    checkRest(ctx, t, join(join(path, 'thresholds'), i), ['priority', 'max_connections', 'max_pending_requests', 'max_requests', 'max_retries']);
-    return {
-      priority: str(t.priority, 'DEFAULT') === 'HIGH' ? 'high' : 'default',
-      maxConnections: num(t.max_connections, CB_DEFAULTS.maxConnections),
-      maxPendingRequests: num(t.max_pending_requests, CB_DEFAULTS.maxPendingRequests),
-      maxRequests: num(t.max_requests, CB_DEFAULTS.maxRequests),
-      maxRetries: num(t.max_retries, CB_DEFAULTS.maxRetries),
-    };
-  });
-  if (!out.some((t) => t.priority === 'default')) out.unshift({ priority: 'default', ...CB_DEFAULTS });
-  return out;
 }

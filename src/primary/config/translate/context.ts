@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { RouteConfigSnap } from '../../../shared/snapshot.ts';
 import { Issues, join } from '../issues.ts';
+import type { XdsRefs } from './config_source.ts';
 
 export type Obj = Record<string, unknown>;
 
@@ -18,10 +19,12 @@ export interface Ctx {
   dynamicClusters: boolean;
   /** Directory relative file names (direct_response bodies) resolve against: Envoy uses the cwd. */
   baseDir: string;
+  /** RDS/EDS/SDS resources the translated config refers to; the xDS client subscribes to them. */
+  xds: XdsRefs;
 }
 
 export function newCtx(strict: boolean, baseDir = process.cwd()): Ctx {
-  return { issues: new Issues(), strict, routeConfigs: {}, clusterNames: new Set(), dynamicClusters: false, baseDir };
+  return { issues: new Issues(), strict, routeConfigs: {}, clusterNames: new Set(), dynamicClusters: false, baseDir, xds: { rds: [], eds: [], sds: [] } };
 }
 
 export { join };

@@ -1,11 +1,13 @@
 // envoy.filters.network.http_connection_manager → HcmSnap, with Envoy's defaults.
 import type { HcmSnap } from '../../../shared/snapshot.ts';
 import { accessLogs } from './access_log.ts';
-import { bool, checkRest, durationMs, join, list, num, obj, str, unsupported, type Ctx, type Obj } from './context.ts';
+import { bool, checkRest, durationMs, join, list, num, obj, str, type Ctx, type Obj } from './context.ts';
 import { httpFilterList } from './http_filters.ts';
 import { HCM_TYPE, registerNetworkFilter } from './registry.ts';
 import { routeConfig } from './route.ts';
+import { configSource } from './config_source.ts';
 import { upgradeConfig } from './route_action.ts';
+import { http2Options } from './http2_options.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -13,7 +15,7 @@ const HANDLED = [
   'codec_type', 'stat_prefix', 'rds', 'route_config', 'http_filters', 'common_http_protocol_options', 'server_name',
   'server_header_transformation', 'max_request_headers_kb', 'stream_idle_timeout', 'request_timeout',
   'request_headers_timeout', 'access_log', 'use_remote_address', 'xff_num_trusted_hops', 'skip_xff_append',
-  'generate_request_id', 'preserve_external_request_id', 'upgrade_configs', 'http_protocol_options',
+  'generate_request_id', 'preserve_external_request_id', 'upgrade_configs', 'http_protocol_options', 'http2_protocol_options',
 ];
 const REJECTED = {
   scoped_routes: 'scoped routes (SRDS) are not supported',
@@ -31,6 +33,9 @@ export function httpConnectionManager(c: Obj, path: string, ctx: Ctx, scope: str
   checkRest(ctx, c, path, HANDLED, REJECTED);
   const common = commonOptions(obj(c.common_http_protocol_options), join(path, 'common_http_protocol_options'), ctx);
   if (c.http_protocol_options !== undefined) checkRest(ctx, obj(c.http_protocol_options), join(path, 'http_protocol_options'), []);
+  // allow_connect: HTTP/2 downstream serves CONNECT termination (docs/l4.md); the rest tunes the codec.
+  const h2 = obj(c.http2_protocol_options);
+  const http2 = http2Options(h2, join(path, 'http2_protocol_options'), ctx, ['allow_connect']);
   return {
     statPrefix: str(c.stat_prefix),
     codecType: codec(c, path, ctx),
@@ -49,6 +54,8 @@ export function httpConnectionManager(c: Obj, path: string, ctx: Ctx, scope: str
     requestHeadersTimeoutMs: durationMs(c.request_headers_timeout, 0),
     streamIdleTimeoutMs: durationMs(c.stream_idle_timeout, 300_000),
     upgradeTypes: upgradeTypes(c.upgrade_configs, join(path, 'upgrade_configs'), ctx),
+    http2AllowConnect: bool(h2.allow_connect, false),
+    http2,
     accessLogs: accessLogs(c.access_log, join(path, 'access_log'), ctx),
   };
 }
@@ -63,8 +70,12 @@ function codec(c: Obj, path: string, ctx: Ctx): HcmSnap['codecType'] {
 function routeSource(c: Obj, path: string, ctx: Ctx, scope: string): Pick<HcmSnap, 'routeConfigName' | 'rds'> {
   if (c.rds !== undefined) {
     const rds = obj(c.rds);
-    unsupported(ctx, join(join(path, 'rds'), 'config_source'), 'RDS needs an xDS client, which is not available yet; the route config stays empty (404s)');
-    return { routeConfigName: str(rds.route_config_name), rds: true };
+    const rp = join(path, 'rds');
+    checkRest(ctx, rds, rp, ['config_source', 'route_config_name']);
+    const name = str(rds.route_config_name);
+    const source = configSource(obj(rds.config_source), join(rp, 'config_source'), ctx);
+    if (source !== null) ctx.xds.rds.push({ name, source, statPrefix: str(c.stat_prefix) });
+    return { routeConfigName: name, rds: true };
   }
   // Inline route configs live in Snapshot.routeConfigs under a name no RDS config can take.
   const name = `inline/${scope}`;

@@ -1,0 +1,166 @@
+// Piscina task: xDS resources (protobuf bytes, or JSON from files) → translated snapshot pieces,
+// off the primary's event loop. Each resource is decoded, validated and translated on its own,
+// so one bad resource never hides the others, and each result is packed once for reuse.
+import { createHash } from 'node:crypto';
+import type { ConfigIssue } from '../../shared/errors.ts';
+import type { ClusterSnap } from '../../shared/snapshot.ts';
+import { decode, normalizeMessage, type DecodeResult } from '../config/decode.ts';
+import { decodeTracked, reportUnknownFields } from '../config/from_message.ts';
+import { Issues } from '../config/issues.ts';
+import { lookupType } from '../config/protos.ts';
+import { newCtx, str, type Ctx, type Obj } from '../config/translate/context.ts';
+import { cluster } from '../config/translate/cluster.ts';
+import { listener } from '../config/translate/listener.ts';
+import { routeConfig } from '../config/translate/route.ts';
+import { loadAssignment } from '../config/translate/endpoints.ts';
+import { secret } from '../config/translate/secret.ts';
+import { addressString } from '../config/translate/address.ts';
+import type { XdsRefs } from '../config/translate/config_source.ts';
+import '../config/translate/builtins.ts';
+import { Bytes, mapBody, packCopy } from './msgpack_parts.ts';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, TYPES } from './resource_types.ts';
+
+export interface XdsTranslateArgs {
+  typeUrl: string;
+  strict: boolean;
+  /** Resource bytes, back to back; an item with `json` has no bytes. */
+  arena: Uint8Array;
+  items: { offset: number; length: number; json?: Obj }[];
+}
+
+/** [offset, length] into the output arena. */
+export type Span = [number, number];
+
+export interface TranslatedItem {
+  /** The resource's own name (cluster_name for endpoints). */
+  name: string;
+  /** `path: message`, relative to the resource; any error means the resource is rejected. */
+  errors: string[];
+  warnings: string[];
+  unsupported: string[];
+  unknownFields: number;
+  /**
+   * Packed translation. Clusters, route configs: a map body without `hash` (and, for EDS
+   * clusters, without `localities`), `count` entries. Listeners, secrets: a whole packed value.
+   * Endpoints: packed LocalityEndpointsSnap[].
+   */
+  body: Span;
+  count: number;
+  hash: string;
+  refs: XdsRefs;
+  /** Listeners: their inline route configs. */
+  inline: { name: string; body: Span; count: number; hash: string }[];
+  /** Listeners: `host:port`, for address conflict checks. */
+  address: string;
+}
+
+export interface XdsTranslateOutput {
+  arena: Uint8Array;
+  items: TranslatedItem[];
+}
+
+export default function translateXds(args: XdsTranslateArgs): XdsTranslateOutput {
+  const info = TYPES[args.typeUrl];
+  const type = lookupType(info.proto)!;
+  const out = new Bytes();
+  const items = args.items.map((it) => {
+    const issues = new Issues();
+    let d: DecodeResult;
+    if (it.json !== undefined) {
+      d = decode(type, it.json, { strict: args.strict });
+    } else {
+      const bytes = args.arena.subarray(it.offset, it.offset + it.length);
+      try {
+        const t = decodeTracked(type, bytes);
+        reportUnknownFields(issues, '', type, t.unknown, args.strict);
+        d = normalizeMessage(type, t.message, { strict: args.strict });
+      } catch (e) {
+        d = { value: {}, issues: [{ path: '', message: `cannot decode ${info.proto}: ${(e as Error).message}`, severity: 'error' }] };
+      }
+    }
+    issues.list.push(...d.issues);
+    return translateOne(args.typeUrl, d.value, issues, args.strict, out);
+  });
+  return { arena: out.finish(), items };
+}
+
+function translateOne(typeUrl: string, v: Obj, decodeIssues: Issues, strict: boolean, out: Bytes): TranslatedItem {
+  const ctx: Ctx = newCtx(strict);
+  ctx.dynamicClusters = true;
+  const item: TranslatedItem = {
+    name: str(typeUrl === ENDPOINT ? v.cluster_name : v.name),
+    errors: [],
+    warnings: [],
+    unsupported: [],
+    unknownFields: 0,
+    body: [0, 0],
+    count: 0,
+    hash: '',
+    refs: ctx.xds,
+    inline: [],
+    address: '',
+  };
+  // A resource that does not even decode is not translated (its errors say why).
+  if (!decodeIssues.hasErrors() || typeUrl === ENDPOINT) translateBody(typeUrl, v, ctx, item, out);
+  const all = [...decodeIssues.list, ...ctx.issues.list];
+  for (const i of all) (i.severity === 'error' ? item.errors : item.warnings).push(formatIssue(i));
+  item.unsupported = [...decodeIssues.unsupported, ...ctx.issues.unsupported];
+  item.unknownFields = all.filter((i) => i.message.startsWith('unknown field')).length;
+  return item;
+}
+
+function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, out: Bytes): void {
+  switch (typeUrl) {
+    case CLUSTER: {
+      const snap = cluster(v, '', ctx);
+      // An EDS cluster's endpoints and hash are filled in at publish time from its assignment.
+      const { hash, localities, ...rest } = snap;
+      const body = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>));
+      item.body = [out.push(body.bytes), body.bytes.length];
+      item.count = body.count;
+      item.hash = hash;
+      return;
+    }
+    case LISTENER: {
+      const snap = listener(v, '', ctx, 0);
+      if (snap === null) return;
+      const b = packCopy(snap);
+      item.body = [out.push(b), b.length];
+      item.hash = snap.hash;
+      item.address = snap.internal === true ? '' : addressString(snap.address);
+      for (const [name, rc] of Object.entries(ctx.routeConfigs)) {
+        const rb = mapBody(rc);
+        item.inline.push({ name, body: [out.push(rb.bytes), rb.bytes.length], count: rb.count, hash: sha1(rb.bytes) });
+      }
+      return;
+    }
+    case ROUTE: {
+      const rb = mapBody(routeConfig(v, '', ctx, false));
+      item.body = [out.push(rb.bytes), rb.bytes.length];
+      item.count = rb.count;
+      item.hash = sha1(rb.bytes);
+      return;
+    }
+    case ENDPOINT: {
+      const b = packCopy(loadAssignment(v, '', ctx, true));
+      item.body = [out.push(b), b.length];
+      item.hash = sha1(b);
+      return;
+    }
+    case SECRET: {
+      const snap = secret(v, '', ctx);
+      const b = packCopy(snap);
+      item.body = [out.push(b), b.length];
+      item.hash = snap.hash;
+      return;
+    }
+  }
+}
+
+function sha1(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex').slice(0, 20);
+}
+
+function formatIssue(i: ConfigIssue): string {
+  return `${i.path === '' ? '<root>' : i.path}: ${i.message}`;
+}
