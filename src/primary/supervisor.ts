@@ -3,7 +3,7 @@
 // drains them on shutdown. The primary never touches a proxied byte.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { ToPrimary, ToWorker } from '../shared/ipc.ts';
+import type { ToPrimary, ToWorker, UpstreamReport } from '../shared/ipc.ts';
 import { emptyDump, mergeDump, type StatsDump } from '../shared/stats.ts';
 import type { Logger } from '../shared/logger.ts';
 
@@ -45,6 +45,8 @@ export class Supervisor {
   private nextStatsId = 1;
   private readonly statsRequests = new Map<number, StatsRequest>();
   private readonly onApplied: ((version: number, errors: string[]) => void)[] = [];
+  private readonly forkHooks: ((send: (m: ToWorker) => void) => void)[] = [];
+  private reportHandler: ((clusters: UpstreamReport[]) => void) | null = null;
 
   constructor(opts: SupervisorOptions) {
     this.opts = opts;
@@ -78,6 +80,16 @@ export class Supervisor {
     this.onApplied.push(fn);
   }
 
+  /** Runs for every worker started (first or replacement), after it was sent the snapshot. */
+  onFork(fn: (send: (m: ToWorker) => void) => void): void {
+    this.forkHooks.push(fn);
+  }
+
+  /** Receives the workers' upstream outcome reports (outlier detection, health-check pacing). */
+  onUpstreamReport(fn: (clusters: UpstreamReport[]) => void): void {
+    this.reportHandler = fn;
+  }
+
   publish(version: number, bytes: Uint8Array): void {
     this.snapshot = { version, bytes };
     for (const s of this.slots) this.send(s, { t: 'snapshot', bytes });
@@ -95,6 +107,8 @@ export class Supervisor {
     const w = cluster.fork({
       ...this.opts.env,
       ORION_WORKER_ID: String(slot.index),
+      // Workers enforce their share of cluster-wide limits (circuit breakers) with this.
+      ORION_WORKER_COUNT: String(this.opts.workers),
       ORION_LOG_LEVEL: this.opts.logLevel,
       ORION_LOG_FILE: this.opts.logFile ?? '',
       ORION_LOG_DIRECTORY: this.opts.logDirectory ?? '',
@@ -104,6 +118,7 @@ export class Supervisor {
     w.on('message', (m: ToPrimary) => this.onMessage(slot, m));
     w.on('exit', (code, signal) => this.onExit(slot, w, code, signal));
     if (this.snapshot !== null) w.send({ t: 'snapshot', bytes: this.snapshot.bytes } satisfies ToWorker);
+    for (const fn of this.forkHooks) fn((m) => w.send(m));
   }
 
   private onMessage(slot: Slot, m: ToPrimary): void {
@@ -117,6 +132,9 @@ export class Supervisor {
         return this.onStats(m.id, m.dump);
       case 'listen_error':
         this.log.error({ worker: slot.index, listener: m.listener }, m.message);
+        return;
+      case 'upstream_report':
+        this.reportHandler?.(m.clusters);
         return;
     }
   }

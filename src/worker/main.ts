@@ -32,6 +32,8 @@ function onMessage(m: ToWorker): void {
     case 'log_level':
       setLevel(log, m.level);
       return;
+    case 'host_health':
+      return plane.clusters.setHostHealth(m.cluster, m.hosts);
   }
 }
 

@@ -50,9 +50,9 @@ function hostText(p: string, h: AdminHost): string {
   out += `${p}sub_zone::${h.locality?.subZone ?? ''}\n`;
   out += `${p}canary::false\n`;
   out += `${p}priority::${h.priority}\n`;
-  // No outlier detection yet: Envoy prints -1 for "no success rate computed".
-  out += `${p}success_rate::-1\n`;
-  out += `${p}local_origin_success_rate::-1\n`;
+  // Envoy prints -1 when outlier detection computed no success rate for the host.
+  out += `${p}success_rate::${h.successRate ?? -1}\n`;
+  out += `${p}local_origin_success_rate::${h.localOriginSuccessRate ?? -1}\n`;
   return out;
 }
 
@@ -102,6 +102,8 @@ function hostJson(h: AdminHost): Record<string, unknown> {
   out.weight = h.weight;
   if (h.hostname) out.hostname = h.hostname;
   if (h.priority) out.priority = h.priority;
+  if (h.successRate !== undefined && h.successRate >= 0) out.success_rate = { value: h.successRate };
+  if (h.localOriginSuccessRate !== undefined && h.localOriginSuccessRate >= 0) out.local_origin_success_rate = { value: h.localOriginSuccessRate };
   const l = h.locality;
   if (l && (l.region || l.zone || l.subZone)) {
     out.locality = { ...(l.region ? { region: l.region } : {}), ...(l.zone ? { zone: l.zone } : {}), ...(l.subZone ? { sub_zone: l.subZone } : {}) };

@@ -32,6 +32,9 @@ export interface AdminHost {
   locality?: { region: string; zone: string; subZone: string };
   /** Per-host stats summed over workers: cx_active, cx_total, rq_total, rq_error, ... */
   stats?: Record<string, number>;
+  /** Outlier detection's success rate (percent) over the last interval; -1 or absent: not computed. */
+  successRate?: number;
+  localOriginSuccessRate?: number;
 }
 
 export interface AdminCluster {

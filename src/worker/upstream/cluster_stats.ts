@@ -21,12 +21,20 @@ export class ClusterStats {
   readonly upstream_cx_protocol_error: Counter;
   readonly upstream_rq_pending_failure_eject: Counter;
   readonly upstream_rq_pending_overflow: Counter;
+  readonly upstream_rq_retry: Counter;
+  readonly upstream_rq_retry_success: Counter;
+  readonly upstream_rq_retry_limit_exceeded: Counter;
+  readonly upstream_rq_retry_overflow: Counter;
+  readonly upstream_rq_per_try_timeout: Counter;
   readonly upstream_cx_overflow: Counter;
   readonly upstream_cx_none_healthy: Counter;
   readonly upstream_cx_rx_bytes_total: Counter;
   readonly upstream_cx_tx_bytes_total: Counter;
   readonly membership_total: Gauge;
   readonly membership_healthy: Gauge;
+  readonly membership_degraded: Gauge;
+  readonly membership_excluded: Gauge;
+  readonly lb_healthy_panic: Counter;
   private readonly codes: Counter[] = [];
   private readonly classes: Counter[] = [];
 
@@ -50,12 +58,20 @@ export class ClusterStats {
     this.upstream_cx_protocol_error = stats.counter(p + 'upstream_cx_protocol_error');
     this.upstream_rq_pending_failure_eject = stats.counter(p + 'upstream_rq_pending_failure_eject');
     this.upstream_rq_pending_overflow = stats.counter(p + 'upstream_rq_pending_overflow');
+    this.upstream_rq_retry = stats.counter(p + 'upstream_rq_retry');
+    this.upstream_rq_retry_success = stats.counter(p + 'upstream_rq_retry_success');
+    this.upstream_rq_retry_limit_exceeded = stats.counter(p + 'upstream_rq_retry_limit_exceeded');
+    this.upstream_rq_retry_overflow = stats.counter(p + 'upstream_rq_retry_overflow');
+    this.upstream_rq_per_try_timeout = stats.counter(p + 'upstream_rq_per_try_timeout');
     this.upstream_cx_overflow = stats.counter(p + 'upstream_cx_overflow');
     this.upstream_cx_none_healthy = stats.counter(p + 'upstream_cx_none_healthy');
     this.upstream_cx_rx_bytes_total = stats.counter(p + 'upstream_cx_rx_bytes_total');
     this.upstream_cx_tx_bytes_total = stats.counter(p + 'upstream_cx_tx_bytes_total');
     this.membership_total = stats.gauge(p + 'membership_total');
     this.membership_healthy = stats.gauge(p + 'membership_healthy');
+    this.membership_degraded = stats.gauge(p + 'membership_degraded');
+    this.membership_excluded = stats.gauge(p + 'membership_excluded');
+    this.lb_healthy_panic = stats.counter(p + 'lb_healthy_panic');
   }
 
   /** Counts a response: upstream_rq_<code> and upstream_rq_<N>xx. */

@@ -3,3 +3,4 @@ import './http_connection_manager.ts';
 import './tcp_proxy.ts';
 import './http_filters.ts';
 import './lb_policy.ts';
+import './breaker.ts';

@@ -13,7 +13,8 @@ const HEALTH: Record<string, EndpointSnap['healthStatus']> = {
 };
 
 export function loadAssignment(la: Obj, path: string, ctx: Ctx, requireIp: boolean): LocalityEndpointsSnap[] {
-  checkRest(ctx, la, path, ['cluster_name', 'endpoints']);
+  // `policy` (overprovisioning) is read by cluster_resilience.ts.
+  checkRest(ctx, la, path, ['cluster_name', 'endpoints', 'policy']);
   return list(la.endpoints).map((e, i) => locality(e, join(join(path, 'endpoints'), i), ctx, requireIp));
 }
 
@@ -41,7 +42,9 @@ function lbEndpoint(lb: Obj, path: string, ctx: Ctx, requireIp: boolean): Endpoi
   });
   const ep = obj(lb.endpoint);
   const ePath = join(path, 'endpoint');
-  checkRest(ctx, ep, ePath, ['address', 'hostname']);
+  checkRest(ctx, ep, ePath, ['address', 'hostname', 'health_check_config']);
+  const hcc = obj(ep.health_check_config);
+  checkRest(ctx, hcc, join(ePath, 'health_check_config'), ['port_value']);
   if (ep.address === undefined) {
     if (lb.endpoint_name === undefined) ctx.issues.error(join(ePath, 'address'), 'is required');
     return null;
@@ -54,5 +57,6 @@ function lbEndpoint(lb: Obj, path: string, ctx: Ctx, requireIp: boolean): Endpoi
     weight: num(lb.load_balancing_weight, 1),
     healthStatus: HEALTH[str(lb.health_status, 'UNKNOWN')] ?? 'unknown',
     metadata: { ...obj(obj(lb.metadata).filter_metadata) },
+    ...(hcc.port_value !== undefined ? { healthCheckPort: num(hcc.port_value, 0) } : {}),
   };
 }

@@ -26,7 +26,7 @@ export function headerMutation(o: Obj, path: string, ctx: Ctx): HeaderMutationSn
   };
 }
 
-function headerValueOption(h: Obj, path: string, ctx: Ctx): HeaderValueOptionSnap {
+export function headerValueOption(h: Obj, path: string, ctx: Ctx): HeaderValueOptionSnap {
   const header = obj(h.header);
   const name = str(header.key).toLowerCase();
   checkModifiable(name, join(join(path, 'header'), 'key'), ctx);

@@ -1,6 +1,7 @@
 // Load-balancing policies: the legacy lb_policy enum (with its *_lb_config) and the typed
 // load_balancing_policy list both resolve through one registry keyed by policy type name.
-import { anyBody, anyType, checkRest, join, list, num, obj, str, type Ctx, type Obj } from './context.ts';
+import type { ClusterSnap } from '../../../shared/snapshot.ts';
+import { anyBody, anyType, checkRest, durationMs, join, list, num, obj, str, type Ctx, type Obj } from './context.ts';
 import { lbPolicies, registerLbPolicy } from './registry.ts';
 
 const P = 'envoy.extensions.load_balancing_policies';
@@ -17,16 +18,32 @@ const LEGACY: Record<string, [string, string | null]> = {
   CLUSTER_PROVIDED: [CLUSTER_PROVIDED, null],
 };
 
-export const LB_CONFIG_FIELDS = ['lb_policy', 'load_balancing_policy', 'round_robin_lb_config', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config'];
+export const LB_CONFIG_FIELDS = ['lb_policy', 'load_balancing_policy', 'round_robin_lb_config', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config', 'common_lb_config'];
+export const PEAK_EWMA = 'orion.extensions.load_balancing_policies.peak_ewma.v1.PeakEwma';
 
 export interface LbChoice {
   /** Registry type name of the chosen policy. */
   typeName: string;
   policy: string;
   config: unknown;
+  /** common_lb_config settings every policy shares. */
+  common: Pick<ClusterSnap, 'healthyPanicThreshold' | 'localityWeightedLb'>;
 }
 
 export function lbPolicy(c: Obj, path: string, ctx: Ctx): LbChoice {
+  const common = commonLbConfig(obj(c.common_lb_config), join(path, 'common_lb_config'), ctx);
+  return { ...policyChoice(c, path, ctx), common };
+}
+
+/** Panic threshold and locality weighting; zone-aware routing is not implemented. */
+function commonLbConfig(c: Obj, path: string, ctx: Ctx): LbChoice['common'] {
+  checkRest(ctx, c, path, ['healthy_panic_threshold', 'locality_weighted_lb_config']);
+  const t = num(obj(c.healthy_panic_threshold).value, 50);
+  if (t < 0 || t > 100) ctx.issues.error(join(join(path, 'healthy_panic_threshold'), 'value'), `${t} is not a percentage (0-100)`);
+  return { healthyPanicThreshold: Math.min(100, Math.max(0, t)), localityWeightedLb: c.locality_weighted_lb_config !== undefined };
+}
+
+function policyChoice(c: Obj, path: string, ctx: Ctx): Omit<LbChoice, 'common'> {
   if (c.load_balancing_policy !== undefined) return typedPolicy(obj(c.load_balancing_policy), join(path, 'load_balancing_policy'), ctx);
   const name = str(c.lb_policy, 'ROUND_ROBIN');
   const legacy = LEGACY[name];
@@ -44,7 +61,7 @@ export function lbPolicy(c: Obj, path: string, ctx: Ctx): LbChoice {
 }
 
 /** Envoy uses the first policy in the list that it supports. */
-function typedPolicy(lp: Obj, path: string, ctx: Ctx): LbChoice {
+function typedPolicy(lp: Obj, path: string, ctx: Ctx): Omit<LbChoice, 'common'> {
   const policies = list(lp.policies);
   for (const [i, p] of policies.entries()) {
     const ext = obj(p.typed_extension_config);
@@ -61,8 +78,14 @@ function typedPolicy(lp: Obj, path: string, ctx: Ctx): LbChoice {
   return fallback(ctx);
 }
 
-function fallback(ctx: Ctx): LbChoice {
+function fallback(ctx: Ctx): Omit<LbChoice, 'common'> {
   return { typeName: ROUND_ROBIN, policy: 'round_robin', config: lbPolicies.get(ROUND_ROBIN)!.translate({}, '', ctx) };
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
 }
 
 function runtimeDouble(v: unknown, def: number): number {
@@ -108,7 +131,10 @@ registerLbPolicy(`${P}.maglev.v3.Maglev`, {
   policy: 'maglev',
   translate: (c, path, ctx) => {
     checkRest(ctx, c, path, ['table_size']);
-    return { tableSize: num(c.table_size, 65537) };
+    const size = num(c.table_size, 65537);
+    // Maglev's permutation only visits every slot when the table size is prime.
+    if (!isPrime(size) || size > 5_000_011) ctx.issues.error(join(path, 'table_size'), `${size} must be a prime number no larger than 5000011`);
+    return { tableSize: size };
   },
 });
 
@@ -117,5 +143,21 @@ registerLbPolicy(CLUSTER_PROVIDED, {
   translate: (c, path, ctx) => {
     checkRest(ctx, c, path, []);
     return {};
+  },
+});
+
+// Orion's own policy (proto/orion/extensions/load_balancing_policies/peak_ewma/v1).
+registerLbPolicy(PEAK_EWMA, {
+  policy: 'peak_ewma',
+  translate: (c, path, ctx) => {
+    checkRest(ctx, c, path, ['half_life', 'default_rtt', 'error_penalty', 'choice_count']);
+    const choiceCount = num(c.choice_count, 2);
+    if (choiceCount < 2) ctx.issues.error(join(path, 'choice_count'), 'must be at least 2');
+    return {
+      halfLifeMs: durationMs(c.half_life, 10_000) || 10_000,
+      defaultRttMs: durationMs(c.default_rtt, 30),
+      errorPenaltyMs: durationMs(c.error_penalty, 1000),
+      choiceCount: Math.max(2, choiceCount),
+    };
   },
 });

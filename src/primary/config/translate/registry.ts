@@ -1,6 +1,6 @@
 // Extension registries keyed by config type name (the type URL without its prefix), so new
 // network filters, HTTP filters and load-balancing policies plug in without touching callers.
-import type { NetworkFilterSnap } from '../../../shared/snapshot.ts';
+import type { ClusterSnap, NetworkFilterSnap } from '../../../shared/snapshot.ts';
 import type { Ctx, Obj } from './context.ts';
 
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
@@ -50,6 +50,20 @@ export function registerHttpFilter(typeName: string, t: HttpFilterTranslator): v
 
 export function registerLbPolicy(typeName: string, t: LbPolicyTranslator): void {
   lbPolicies.set(typeName, t);
+}
+
+/**
+ * Cluster extensions carried in typed_extension_protocol_options (Orion's own, e.g. the breaker
+ * state machine): each returns the ClusterSnap fields it sets.
+ */
+export interface ClusterExtensionTranslator {
+  translate(config: Obj, path: string, ctx: Ctx): Partial<ClusterSnap>;
+}
+
+export const clusterExtensions = new Map<string, ClusterExtensionTranslator>();
+
+export function registerClusterExtension(typeName: string, t: ClusterExtensionTranslator): void {
+  clusterExtensions.set(typeName, t);
 }
 
 /** Extensions configured by well-known name without typed_config (older Envoy configs). */

@@ -27,7 +27,6 @@ export const IDLE_TIMEOUT_UNSET = -1;
 
 export function routeAction(a: Obj, path: string, ctx: Ctx): RouteActionSnap {
   checkRest(ctx, a, path, ACTION_HANDLED, ACTION_REJECTED);
-  if (a.priority !== undefined && a.priority !== 'DEFAULT') unsupported(ctx, join(path, 'priority'), 'HIGH routing priority is not supported and is ignored');
   return {
     kind: 'route',
     cluster: str(a.cluster),
@@ -44,6 +43,8 @@ export function routeAction(a: Obj, path: string, ctx: Ctx): RouteActionSnap {
     retryPolicy: a.retry_policy === undefined ? null : retryPolicy(obj(a.retry_policy), join(path, 'retry_policy'), ctx),
     hashPolicy: list(a.hash_policy).flatMap((h, i) => hashPolicy(h, join(join(path, 'hash_policy'), i), ctx)),
     upgradeConfigs: list(a.upgrade_configs).map((u, i) => upgradeConfig(u, join(join(path, 'upgrade_configs'), i), ctx)),
+    // Selects the cluster's HIGH or DEFAULT circuit-breaker thresholds.
+    priority: a.priority === 'HIGH' ? 'high' : 'default',
   };
 }
 

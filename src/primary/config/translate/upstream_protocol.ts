@@ -2,6 +2,7 @@
 // typed_extension_protocol_options[HttpProtocolOptions] or the deprecated Cluster fields.
 import type { ClusterSnap } from '../../../shared/snapshot.ts';
 import { anyBody, anyType, checkRest, durationMs, join, num, obj, str, unsupported, type Ctx, type Obj } from './context.ts';
+import { clusterExtensions } from './registry.ts';
 
 const HTTP_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HOUR_MS = 3_600_000;
@@ -19,7 +20,7 @@ export function upstreamProtocol(c: Obj, path: string, ctx: Ctx): Protocol {
   let typed: [string, Obj] | null = null;
   for (const [key, any] of Object.entries(obj(c.typed_extension_protocol_options))) {
     if (anyType(any) === HTTP_OPTIONS) typed = [join(optsPath, key), anyBody(any)];
-    else unsupported(ctx, join(optsPath, key), `protocol options ${anyType(any) || key} are not supported and are ignored`);
+    else if (!clusterExtensions.has(anyType(any))) unsupported(ctx, join(optsPath, key), `protocol options ${anyType(any) || key} are not supported and are ignored`);
   }
   if (typed === null) return legacy(c, path, ctx);
   const legacyUsed = LEGACY_FIELDS.filter((f) => c[f] !== undefined);
