@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 export const OWN_PROTO_FILES: readonly string[] = [
   'orion/extensions/load_balancing_policies/peak_ewma/v1/peak_ewma.proto',
   'orion/extensions/upstreams/circuit_breaker/v1/circuit_breaker.proto',
+  'envoy/extensions/filters/listener/kmesh_tlv/v3/kmesh_tlv.proto',
 ];
 const OWN_PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
 
@@ -22,6 +23,7 @@ export const PROTO_FILES: readonly string[] = [
   'envoy/config/bootstrap/v3/bootstrap.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',

@@ -1,29 +1,36 @@
 // One request/response exchange on a downstream connection (Envoy's ActiveStream): it resolves
 // the target, runs the HTTP filters and the route, and writes the response back, either local or
-// relayed from the router's upstream request.
+// relayed from the router's upstream request. It also owns the route timeout, which spans every
+// retry of the request.
 import type { Http1ServerConnection } from './http1/server_connection.ts';
 import type { RequestHead, ResponseHead } from './http1/parser.ts';
 import type { HttpConnectionManager } from './connection_manager.ts';
 import type { MatchInput } from '../router/header_matcher.ts';
 import type { FormatContext } from '../router/formatter.ts';
 import type { RouteEntry } from '../router/route_entry.ts';
-import { routeToCluster, type UpstreamRequest } from '../router/router.ts';
-import { getHeader } from '../router/header_mutation.ts';
+import { routeToCluster, startShadows, type UpstreamRequest } from '../router/router.ts';
+import type { RetryState } from '../router/retry_state.ts';
+import { getHeader, type HeaderMutation } from '../router/header_mutation.ts';
 import { isHopByHopResponse } from './hop_by_hop.ts';
 import { LocalBody, ResponseFlag, renderLocalReply, reasonPhrase } from './local_reply.ts';
-import { prepareRequest, applyRouteAction, redirectLocation } from './request_headers.ts';
+import { prepareRequest, applyRouteAction, redirectLocation, upgradeAllowed } from './request_headers.ts';
 import type { Host } from '../upstream/host.ts';
+import type { Cluster } from '../upstream/cluster.ts';
+import type { TimerList, TimerNode } from '../timer_list.ts';
 import { writeShared } from '../net/read_buffer.ts';
+import { connectRoute } from './connect_tunnel.ts';
 
 /** Small bodies ride in the same write as the head: one syscall per response. */
 const INLINE_BODY_MAX = 4096;
+/** Request bytes kept for retries and shadows (Envoy's default per-connection buffer limit). */
+const BODY_COPY_LIMIT = 1024 * 1024;
 
 const statusLines: string[] = [];
 function statusLine(code: number): string {
   return (statusLines[code] ??= `HTTP/1.1 ${code} ${reasonPhrase(code)}\r\n`);
 }
 
-export class ActiveStream implements MatchInput, FormatContext {
+export class ActiveStream implements MatchInput, FormatContext, TimerNode {
   readonly conn: Http1ServerConnection;
   readonly hcm: HttpConnectionManager;
   readonly head: RequestHead;
@@ -33,17 +40,34 @@ export class ActiveStream implements MatchInput, FormatContext {
   scheme = 'http';
   upstreamAuthority = '';
   upstreamPath = '';
+  /** The upgrade protocol (e.g. `websocket`) when this request asks for one that is allowed. */
+  upgrade = '';
   keepAlive: boolean;
   route: RouteEntry | null = null;
+  cluster: Cluster | null = null;
   upstream: UpstreamRequest | null = null;
+  /** The upstream head, built once and reused by retries. */
+  upstreamHead: string | null = null;
+  retry: RetryState | null = null;
+  /** Copies of the request body, kept only when retries or shadows may replay it. */
+  bodyCopy: Buffer[] | null = null;
+  extraResponseMutation: HeaderMutation | null = null;
   requestComplete = false;
   responseStarted = false;
   done = false;
+  tunnel = false;
   status = 0;
   responseFlag: string = ResponseFlag.NONE;
   upstreamHostKey = '';
   private rechunk = false;
+  private bodyCopyBytes = 0;
   private pendingBody: Buffer[] | null = null;
+  private upstreamRequestComplete = false;
+  // TimerNode: the route timeout.
+  tPrev: TimerNode | null = null;
+  tNext: TimerNode | null = null;
+  tDeadline = 0;
+  tList: TimerList | null = null;
 
   constructor(conn: Http1ServerConnection, head: RequestHead) {
     this.conn = conn;
@@ -71,6 +95,9 @@ export class ActiveStream implements MatchInput, FormatContext {
   }
   get upstreamHost(): string {
     return this.upstreamHostKey;
+  }
+  dynamicMetadata(ns: string, path: string[]): unknown {
+    return this.conn.info?.metadataValue(ns, path);
   }
   requestHeader(name: string): string | null {
     return getHeader(this.head.headers, name);
@@ -110,6 +137,12 @@ export class ActiveStream implements MatchInput, FormatContext {
       this.hcm.stats.rq_redirect.value++;
       return this.sendRouteReply(a.responseCode, '', 'location: ' + redirectLocation(this, a) + '\r\n');
     }
+    // Only connect_matcher routes match CONNECT (route_entry.ts); connect_tunnel.ts serves them.
+    if (this.head.method === 'CONNECT') return connectRoute(this, route, a);
+    if (this.head.connUpgrade && this.head.upgrade !== '') {
+      if (!upgradeAllowed(this, a)) return this.sendLocalReply(403, '', ResponseFlag.NONE);
+      this.upgrade = this.head.upgrade;
+    }
     applyRouteAction(this, route, a);
     routeToCluster(this, a);
   }
@@ -118,8 +151,26 @@ export class ActiveStream implements MatchInput, FormatContext {
     if (endStream) this.requestComplete = true;
     if (this.done) return;
     const data = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+    if (this.bodyCopy !== null && data.length > 0) this.copyBody(data);
     if (this.upstream !== null) this.upstream.sendData(data, endStream);
-    else if (data.length > 0) (this.pendingBody ??= []).push(data);
+    else if (data.length > 0) (this.pendingBody ??= []).push(Buffer.from(data)); // data may be the shared read buffer
+  }
+
+  /** Retries and shadows replay the body: keep a copy, up to Envoy's buffer limit. */
+  startBodyCopy(): void {
+    this.bodyCopy = this.pendingBody === null ? [] : this.pendingBody.slice();
+    for (const b of this.bodyCopy) this.bodyCopyBytes += b.length;
+  }
+
+  private copyBody(data: Buffer): void {
+    this.bodyCopyBytes += data.length;
+    if (this.bodyCopyBytes > BODY_COPY_LIMIT) {
+      // Too big to replay: this request can no longer be retried or shadowed.
+      this.bodyCopy = null;
+      this.retry = null;
+      return;
+    }
+    this.bodyCopy!.push(Buffer.from(data));
   }
 
   /** Body that arrived before an upstream request existed (cluster still resolving). */
@@ -129,16 +180,41 @@ export class ActiveStream implements MatchInput, FormatContext {
     return b;
   }
 
+  /** The downstream request is complete as far as the upstream side is concerned (once). */
+  requestCompleteForUpstream(): void {
+    if (this.upstreamRequestComplete) return;
+    this.upstreamRequestComplete = true;
+    // Envoy starts the route timeout once the downstream request is complete.
+    const t = this.route!.timeout;
+    if (t !== null && !this.tunnel && this.upgrade === '') t.add(this, Date.now());
+    if (this.bodyCopy !== null && this.route!.action.kind === 'route' && this.route!.action.mirrorPolicies.length > 0) {
+      startShadows(this);
+    }
+  }
+
+  /** The route timeout: 504 (or a reset once the response has started), across all retries. */
+  onTimeout(): void {
+    if (this.done) return;
+    if (this.cluster !== null) this.cluster.stats.upstream_rq_timeout.value++;
+    this.upstream?.recordTimeout();
+    this.upstream?.abort();
+    this.upstream = null;
+    if (this.responseStarted) return this.resetDownstream();
+    this.sendLocalReply(504, LocalBody.TIMEOUT, ResponseFlag.UPSTREAM_TIMEOUT);
+  }
+
   // ---- response path
   encodeUpstreamHead(res: ResponseHead, chunk: Buffer, start: number, end: number, complete: boolean, serviceMs: number, host: Host): void {
     this.responseStarted = true;
     this.status = res.status;
     this.upstreamHostKey = host.key;
+    if (this.tList !== null) this.tList.remove(this);
     const rm = this.route!.responseMutation;
     if (!rm.empty) rm.apply(res.headers, this);
+    if (this.extraResponseMutation !== null) this.extraResponseMutation.apply(res.headers, this);
     let h = statusLine(res.status) + this.relayedHeaders(res) + 'x-envoy-upstream-service-time: ' + serviceMs + '\r\n';
-    h += this.framing(res);
-    if (!this.keepAlive) h += 'connection: close\r\n';
+    h += res.status === 101 ? this.startTunnel() : this.framing(res);
+    if (!this.keepAlive && !this.tunnel) h += 'connection: close\r\n';
     h += '\r\n';
     this.writeHead(h, chunk, start, end);
     if (complete) this.finishResponse();
@@ -161,6 +237,14 @@ export class ActiveStream implements MatchInput, FormatContext {
     }
     if (hcm.serverTransform === 'overwrite' || (hcm.serverTransform === 'append_if_absent' && !sawServer)) s += hcm.serverLine;
     return s;
+  }
+
+  /** 101 Switching Protocols: from here on both sides relay raw bytes until either closes. */
+  private startTunnel(): string {
+    this.tunnel = true;
+    this.keepAlive = false;
+    this.conn.startTunnel();
+    return 'connection: upgrade\r\nupgrade: ' + this.upgrade + '\r\n';
   }
 
   private framing(res: ResponseHead): string {
@@ -244,6 +328,7 @@ export class ActiveStream implements MatchInput, FormatContext {
   private finishResponse(): void {
     if (this.done) return;
     this.done = true;
+    if (this.tList !== null) this.tList.remove(this);
     this.hcm.streamFinished(this);
     this.conn.streamDone(this);
   }
@@ -253,6 +338,7 @@ export class ActiveStream implements MatchInput, FormatContext {
     if (this.done) return;
     this.done = true;
     this.keepAlive = false;
+    if (this.tList !== null) this.tList.remove(this);
     this.hcm.streamReset(this);
     this.conn.socket.destroy();
   }
@@ -261,6 +347,7 @@ export class ActiveStream implements MatchInput, FormatContext {
   downstreamReset(): void {
     if (this.done) return;
     this.done = true;
+    if (this.tList !== null) this.tList.remove(this);
     this.responseFlag = ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION;
     this.upstream?.abort();
     this.hcm.streamReset(this);

@@ -9,6 +9,8 @@ import type { ClusterManager } from '../upstream/cluster_manager.ts';
 import type { RouteConfig } from '../router/route_config.ts';
 import { httpFilterFactory, ROUTER_FILTER, type HttpFilter } from './filter_registry.ts';
 import { timerList, type TimerList } from '../timer_list.ts';
+import { H2ConnectServer } from './h2_connect.ts';
+import type { ConnectionInfo } from '../listener/connection_info.ts';
 import { log } from '../log.ts';
 
 /** A route config that RDS (or a new snapshot) can swap under live connection managers. */
@@ -72,6 +74,13 @@ export class HttpConnectionManager {
   readonly generateRequestId: boolean;
   readonly preserveExternalRequestId: boolean;
   readonly idleTimer: TimerList | null;
+  /** stream_idle_timeout while a request waits on its upstream (route idle_timeout overrides). */
+  readonly streamIdleTimer: TimerList | null;
+  /** Lower-cased upgrade types allowed on this connection manager (upgrade_configs). */
+  readonly upgradeTypes: string[];
+  private readonly h2: H2ConnectServer | null;
+  /** x-envoy-retry-on / x-envoy-max-retries request headers are honoured, as in Envoy. */
+  readonly honorRetryHeaders = true;
   draining = false;
   private readonly connections = new Set<Http1ServerConnection>();
 
@@ -92,11 +101,19 @@ export class HttpConnectionManager {
     this.generateRequestId = snap.generateRequestId;
     this.preserveExternalRequestId = snap.preserveExternalRequestId;
     this.idleTimer = snap.idleTimeoutMs > 0 ? timerList(snap.idleTimeoutMs) : null;
+    this.streamIdleTimer = snap.streamIdleTimeoutMs > 0 ? timerList(snap.streamIdleTimeoutMs) : null;
+    this.upgradeTypes = snap.upgradeTypes.map((t) => t.toLowerCase());
+    // HTTP/2 is only served for CONNECT termination (h2_connect.ts); other managers never look for it.
+    const connect = snap.http2AllowConnect === true || this.upgradeTypes.includes('connect');
+    this.h2 = snap.codecType === 'http2' || (snap.codecType === 'auto' && connect) ? new H2ConnectServer(this) : null;
   }
 
-  newConnection(accepted: net.Socket): net.Socket {
-    return new Http1ServerConnection(this, accepted).socket;
+  newConnection(accepted: net.Socket, info: ConnectionInfo | null = null): net.Socket {
+    if (this.h2 !== null) return this.h2.newConnection(accepted, info, this.snap.codecType === 'http2' ? null : this.h1);
+    return new Http1ServerConnection(this, accepted, info).socket;
   }
+
+  private readonly h1 = (s: net.Socket, info: ConnectionInfo | null): net.Socket => new Http1ServerConnection(this, s, info).socket;
 
   connectionOpened(c: Http1ServerConnection): void {
     this.connections.add(c);
@@ -136,6 +153,7 @@ export class HttpConnectionManager {
   drain(): void {
     this.draining = true;
     for (const c of this.connections) c.drain();
+    this.h2?.drain();
   }
 
   get activeConnections(): number {

@@ -1,8 +1,16 @@
 // A listener in one worker: its own SO_REUSEPORT socket (the kernel spreads connections across
-// workers), and filter chain selection for each accepted connection.
+// workers) or, for an internal listener, an entry in this worker's internal listener registry;
+// listener filters, then filter chain selection for each accepted connection. A network listener
+// without listener filters and with a single unconditional chain hands the accepted socket
+// straight to the chain, as before any of this existed.
 import net from 'node:net';
 import type { ListenerSnap } from '../../shared/snapshot.ts';
 import { FilterChain, type FilterChainContext } from './filter_chain.ts';
+import { FilterChainSelector } from './filter_chain_selector.ts';
+import { ConnectionInfo } from './connection_info.ts';
+import { ListenerFilterChain } from '../listener_filters/manager.ts';
+import { internalListeners, type InternalAcceptor } from '../internal/registry.ts';
+import type { InternalSocket } from '../internal/internal_socket.ts';
 import { stats, type Counter, type Gauge } from '../stats/store.ts';
 
 class ListenerStats {
@@ -20,45 +28,77 @@ class ListenerStats {
   }
 }
 
-export class Listener {
+export class Listener implements InternalAcceptor {
   readonly snap: ListenerSnap;
   private readonly chains: FilterChain[];
   private readonly defaultChain: FilterChain | null;
+  private readonly selector: FilterChainSelector<FilterChain>;
+  private readonly listenerFilters: ListenerFilterChain | null;
   private readonly stats: ListenerStats;
-  private readonly server: net.Server;
+  private readonly server: net.Server | null;
   private active = 0;
+  private draining = false;
 
   constructor(snap: ListenerSnap, ctx: FilterChainContext) {
     this.snap = snap;
-    this.chains = snap.filterChains.map((c) => new FilterChain(c, ctx));
-    this.defaultChain = snap.defaultFilterChain === null ? null : new FilterChain(snap.defaultFilterChain, ctx);
+    const limit = snap.perConnectionBufferLimitBytes;
+    this.chains = snap.filterChains.map((c) => new FilterChain(c, ctx, limit, snap.statPrefix));
+    this.defaultChain = snap.defaultFilterChain === null ? null : new FilterChain(snap.defaultFilterChain, ctx, limit, snap.statPrefix);
+    this.selector = new FilterChainSelector(this.chains.map((c) => ({ chain: c, match: c.snap.match })), this.defaultChain);
+    const lf = snap.listenerFilters ?? [];
+    this.listenerFilters = lf.length === 0 ? null : new ListenerFilterChain(lf, snap.statPrefix, snap.listenerFiltersTimeoutMs ?? 15_000, snap.continueOnListenerFiltersTimeout === true);
     this.stats = new ListenerStats(snap.statPrefix);
     // pauseOnConnect: the network filter adopts the handle into a socket reading the shared buffer.
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onConnection(s));
+    this.server = snap.internal === true ? null : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onConnection(s));
   }
 
   listen(): Promise<void> {
+    const server = this.server;
+    if (server === null) {
+      internalListeners.register(this.snap.name, this);
+      return Promise.resolve();
+    }
     const { host, port } = this.snap.address;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      server.once('error', reject);
       // exclusive: each worker owns its socket instead of sharing the primary's (node:cluster default).
-      this.server.listen({ host, port, reusePort: true, exclusive: true, backlog: 4096 }, () => {
-        this.server.off('error', reject);
+      server.listen({ host, port, reusePort: true, exclusive: true, backlog: 4096 }, () => {
+        server.off('error', reject);
         resolve();
       });
     });
   }
 
   private onConnection(accepted: net.Socket): void {
+    this.stats.downstream_cx_total.value++;
+    if (this.listenerFilters !== null) return this.listenerFilters.run(accepted, new ConnectionInfo(accepted, false, null), this.afterFilters);
+    const trivial = this.selector.trivial;
+    if (trivial !== null) return this.dispatch(accepted, trivial, null);
+    const info = new ConnectionInfo(accepted, false, null);
+    this.dispatch(accepted, this.selector.select(info), info);
+  }
+
+  /** The listener side of an internal connection: the same filters and chains as a network one. */
+  acceptInternal(socket: InternalSocket): void {
+    this.stats.downstream_cx_total.value++;
+    const accepted = socket as unknown as net.Socket;
+    const info = new ConnectionInfo(accepted, true, socket.dynamicMetadata);
+    if (this.listenerFilters !== null) return this.listenerFilters.run(accepted, info, this.afterFilters);
+    this.dispatch(accepted, this.selector.select(info), info);
+  }
+
+  private readonly afterFilters = (socket: net.Socket, info: ConnectionInfo): void => {
+    this.dispatch(socket, this.selector.select(info), info);
+  };
+
+  private dispatch(accepted: net.Socket, chain: FilterChain | null, info: ConnectionInfo | null): void {
     const st = this.stats;
-    st.downstream_cx_total.value++;
-    const chain = this.selectChain(accepted);
     if (chain === null) {
       st.no_filter_chain_match.value++;
       accepted.destroy();
       return;
     }
-    const socket = chain.newConnection(accepted);
+    const socket = chain.newConnection(accepted, info);
     st.downstream_cx_active.value++;
     this.active++;
     socket.once('close', () => {
@@ -68,19 +108,17 @@ export class Listener {
     });
   }
 
-  private selectChain(socket: net.Socket): FilterChain | null {
-    for (const c of this.chains) if (c.matches(socket)) return c;
-    return this.defaultChain;
-  }
-
   get activeConnections(): number {
     return this.active;
   }
 
   /** Stops accepting; existing connections finish their current request and close. */
   drain(): void {
-    this.server.close();
-    for (const c of this.chains) c.terminal?.drain();
-    this.defaultChain?.terminal?.drain();
+    if (this.draining) return;
+    this.draining = true;
+    if (this.server !== null) this.server.close();
+    else internalListeners.unregister(this.snap.name, this);
+    for (const c of this.chains) c.drain();
+    this.defaultChain?.drain();
   }
 }

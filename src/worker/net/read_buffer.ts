@@ -35,11 +35,29 @@ function onread(cb: ReadCallback): net.OnReadOpts {
  * socket that reads into the shared buffer.
  */
 export function adoptAccepted(accepted: net.Socket, cb: ReadCallback): net.Socket {
-  const s = accepted as unknown as { _handle: unknown };
+  const s = accepted as unknown as { _handle: unknown; adopt?(cb: ReadCallback): net.Socket };
+  // Internal connections (src/worker/internal, no handle) and TLS sockets (src/worker/tls, whose
+  // handle is the TLS layer) attach the reader themselves.
+  if (s.adopt !== undefined) return s.adopt(cb);
   const handle = s._handle;
   s._handle = null;
   // TCP_NODELAY was already set on the handle by the server's noDelay option.
   return new net.Socket({ handle, allowHalfOpen: true, onread: onread(cb) } as net.SocketConstructorOpts);
+}
+
+/**
+ * Moves a paused connection into a plain stream socket (no shared buffer), for consumers that
+ * take over the handle themselves (node:http2). An internal connection already is one.
+ */
+export function adoptPlain(sock: net.Socket): net.Socket {
+  const s = sock as unknown as { _handle: unknown };
+  const handle = s._handle;
+  if (handle === undefined) {
+    sock.removeAllListeners('data');
+    return sock;
+  }
+  s._handle = null;
+  return new net.Socket({ handle, allowHalfOpen: true } as net.SocketConstructorOpts);
 }
 
 /** An upstream connection reading into the shared buffer. */

@@ -10,6 +10,8 @@ export interface FormatContext {
   protocol: string;
   upstreamHost: string;
   requestHeader(name: string): string | null;
+  /** The connection's dynamic metadata at `ns` then `path` (PROXY TLV rules, internal_upstream passthrough). */
+  dynamicMetadata?(ns: string, path: string[]): unknown;
 }
 
 type Part = string | ((c: FormatContext) => string);
@@ -54,9 +56,19 @@ function variable(name: string, arg: string, literal: string): Part {
       return (c) => c.requestHeader(arg.split(')')[0].split('?')[0].toLowerCase()) ?? '';
     case 'HOSTNAME':
       return () => process.env.HOSTNAME ?? '';
+    case 'DYNAMIC_METADATA': {
+      const [ns, ...path] = arg.split(':');
+      return (c) => metadataString(c.dynamicMetadata?.(ns, path));
+    }
     default:
       return literal;
   }
+}
+
+/** Strings as they are, anything else as JSON (Envoy's rendering of a protobuf Value); '' when absent. */
+function metadataString(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function hostPort(addr: string, port: number): string {

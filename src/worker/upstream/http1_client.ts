@@ -5,7 +5,7 @@ import type net from 'node:net';
 import { findHeadEnd, parseResponseHead, ResponseHead } from '../http/http1/parser.ts';
 import { ChunkedScanner } from '../http/http1/body.ts';
 import type { Http1ConnPool } from './http1_conn_pool.ts';
-import { connectShared, writeShared } from '../net/read_buffer.ts';
+import { writeShared } from '../net/read_buffer.ts';
 
 /** Why a stream could not get, or lost, its upstream connection. */
 export const ResetReason = {
@@ -39,6 +39,8 @@ const ST_HEAD = 1;
 const ST_BODY_LENGTH = 2;
 const ST_BODY_CHUNKED = 3;
 const ST_BODY_CLOSE = 4;
+/** After 101 Switching Protocols: raw bytes until either side closes. */
+const ST_TUNNEL = 5;
 
 const MAX_RESPONSE_HEAD = 96 * 1024;
 
@@ -62,7 +64,7 @@ export class Http1ClientConnection {
 
   constructor(pool: Http1ConnPool, address: string, port: number, connectTimeoutMs: number) {
     this.pool = pool;
-    const s = (this.socket = connectShared(address, port, (c) => this.onData(c)));
+    const s = (this.socket = pool.host.connect((c) => this.onData(c)));
     s.on('connect', () => this.onConnect());
     s.on('drain', () => this.stream?.onUpstreamDrain());
     s.on('end', () => this.onEnd());
@@ -125,7 +127,7 @@ export class Http1ClientConnection {
     if (st === ST_HEAD) this.onHeadData(chunk);
     else if (st === ST_BODY_LENGTH) this.onLengthBody(chunk, 0);
     else if (st === ST_BODY_CHUNKED) this.onChunkedBody(chunk, 0);
-    else if (st === ST_BODY_CLOSE) this.stream!.onResponseData(chunk, 0, chunk.length);
+    else if (st === ST_BODY_CLOSE || st === ST_TUNNEL) this.stream?.onResponseData(chunk, 0, chunk.length);
     else this.protocolError(); // bytes with no request outstanding
   }
 
@@ -154,6 +156,12 @@ export class Http1ClientConnection {
 
   private startBody(res: ResponseHead, data: Buffer, headEnd: number): void {
     const stream = this.stream!;
+    if (res.status === 101) {
+      this.state = ST_TUNNEL;
+      this.reusable = false;
+      stream.onResponseHead(res, data, headEnd, data.length, false);
+      return;
+    }
     if (res.connClose || res.minor === 0 && !res.connKeepAlive) this.reusable = false;
     const noBody = stream.isHeadRequest || res.status === 204 || res.status === 304;
     if (noBody || (!res.chunked && res.contentLength === 0)) {
@@ -228,7 +236,7 @@ export class Http1ClientConnection {
   }
 
   private onEnd(): void {
-    if (this.state === ST_BODY_CLOSE && this.stream !== null) {
+    if ((this.state === ST_BODY_CLOSE || this.state === ST_TUNNEL) && this.stream !== null) {
       const stream = this.stream;
       this.stream = null;
       this.state = ST_IDLE;

@@ -34,6 +34,19 @@ export function socketAddress(a: Obj, path: string, ctx: Ctx, opts: AddressOptio
   return { host, port: num(s.port_value, 0) };
 }
 
+/** envoy_internal_address of an Address: the internal listener an endpoint connects to. */
+export function internalAddress(a: Obj, path: string, ctx: Ctx): { serverListenerName: string; endpointId: string } | null {
+  const ip = join(path, 'envoy_internal_address');
+  const i = obj(a.envoy_internal_address);
+  checkRest(ctx, i, ip, ['server_listener_name', 'endpoint_id']);
+  const serverListenerName = str(i.server_listener_name);
+  if (serverListenerName === '') {
+    ctx.issues.error(join(ip, 'server_listener_name'), 'is required');
+    return null;
+  }
+  return { serverListenerName, endpointId: str(i.endpoint_id) };
+}
+
 /** Envoy's address string: `1.2.3.4:80`, `[::1]:80`. */
 export function addressString(a: SocketAddress): string {
   return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;

@@ -1,6 +1,6 @@
 // ClusterLoadAssignment → localities with their endpoints (static config and, later, EDS).
 import type { EndpointSnap, LocalityEndpointsSnap } from '../../../shared/snapshot.ts';
-import { socketAddress } from './address.ts';
+import { internalAddress, socketAddress } from './address.ts';
 import { checkRest, join, list, num, obj, str, type Ctx, type Obj } from './context.ts';
 
 const HEALTH: Record<string, EndpointSnap['healthStatus']> = {
@@ -49,7 +49,11 @@ function lbEndpoint(lb: Obj, path: string, ctx: Ctx, requireIp: boolean): Endpoi
     if (lb.endpoint_name === undefined) ctx.issues.error(join(ePath, 'address'), 'is required');
     return null;
   }
-  const address = socketAddress(obj(ep.address), join(ePath, 'address'), ctx, { requireIp });
+  const addr = obj(ep.address);
+  const internal = addr.envoy_internal_address === undefined ? null : internalAddress(addr, join(ePath, 'address'), ctx);
+  if (addr.envoy_internal_address !== undefined && internal === null) return null;
+  // An internal endpoint has no socket address; it is reached by listener name in the worker.
+  const address = internal !== null ? { host: '', port: 0 } : socketAddress(addr, join(ePath, 'address'), ctx, { requireIp });
   if (address === null) return null;
   return {
     address,
@@ -57,6 +61,7 @@ function lbEndpoint(lb: Obj, path: string, ctx: Ctx, requireIp: boolean): Endpoi
     weight: num(lb.load_balancing_weight, 1),
     healthStatus: HEALTH[str(lb.health_status, 'UNKNOWN')] ?? 'unknown',
     metadata: { ...obj(obj(lb.metadata).filter_metadata) },
+    ...(internal !== null ? { internal } : {}),
     ...(hcc.port_value !== undefined ? { healthCheckPort: num(hcc.port_value, 0) } : {}),
   };
 }

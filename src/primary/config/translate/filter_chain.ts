@@ -3,28 +3,29 @@ import { isIP } from 'node:net';
 import type { CidrSnap, FilterChainMatchSnap, FilterChainSnap, NetworkFilterSnap } from '../../../shared/snapshot.ts';
 import { anyBody, anyType, checkRest, join, list, num, obj, str, strList, type Ctx, type Obj } from './context.ts';
 import { LEGACY_NAMES, networkFilters } from './registry.ts';
-
-const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+import { downstreamTls, transportSocketKind } from './tls.ts';
 
 const CHAIN_HANDLED = ['name', 'filters', 'filter_chain_match', 'transport_socket'];
 
 export function filterChain(fc: Obj, path: string, ctx: Ctx, scope: string): FilterChainSnap {
   checkRest(ctx, fc, path, CHAIN_HANDLED, { on_demand_configuration: 'on-demand filter chains are not supported' });
-  transportSocket(fc.transport_socket, join(path, 'transport_socket'), ctx);
+  const tls = downstreamTls(fc.transport_socket, join(path, 'transport_socket'), ctx);
   const filters = networkFilterList(list(fc.filters), join(path, 'filters'), ctx, scope);
   return {
     name: str(fc.name),
     match: fc.filter_chain_match === undefined ? null : chainMatch(obj(fc.filter_chain_match), join(path, 'filter_chain_match'), ctx),
     filters,
+    tls,
   };
 }
 
-/** Plaintext only for now: a TLS chain served in cleartext would be wrong, so it is an error. */
+/**
+ * raw_buffer and TLS (which the caller translates with tls.ts) are served; any other transport
+ * socket would carry bytes we cannot frame correctly, so it is an error.
+ */
 export function transportSocket(ts: unknown, path: string, ctx: Ctx): void {
-  if (ts === undefined) return;
-  const type = anyType(obj(ts).typed_config);
-  if (type === RAW_BUFFER || (type === '' && str(obj(ts).name) === 'envoy.transport_sockets.raw_buffer')) return;
-  ctx.issues.error(path, `transport socket ${type || str(obj(ts).name)} is not supported (TLS is not implemented yet)`);
+  if (transportSocketKind(ts) !== 'other') return;
+  ctx.issues.error(path, `transport socket ${anyType(obj(ts).typed_config) || str(obj(ts).name)} is not supported`);
 }
 
 function networkFilterList(given: Obj[], path: string, ctx: Ctx, scope: string): NetworkFilterSnap[] {
@@ -47,9 +48,11 @@ function networkFilterList(given: Obj[], path: string, ctx: Ctx, scope: string):
   return out;
 }
 
-const MATCH_HANDLED = ['destination_port', 'prefix_ranges', 'source_type', 'source_prefix_ranges', 'source_ports', 'server_names', 'transport_protocol', 'application_protocols'];
+const MATCH_HANDLED = [
+  'destination_port', 'prefix_ranges', 'source_type', 'source_prefix_ranges', 'source_ports', 'server_names', 'transport_protocol',
+  'application_protocols', 'direct_source_prefix_ranges',
+];
 const MATCH_REJECTED = {
-  direct_source_prefix_ranges: 'direct_source_prefix_ranges is not supported',
   address_suffix: 'address_suffix is not supported',
   suffix_len: 'suffix_len is not supported',
 };
@@ -57,16 +60,48 @@ const SOURCE_TYPES: Record<string, FilterChainMatchSnap['sourceType']> = { ANY: 
 
 function chainMatch(m: Obj, path: string, ctx: Ctx): FilterChainMatchSnap {
   checkRest(ctx, m, path, MATCH_HANDLED, MATCH_REJECTED);
+  const serverNames = strList(m.server_names).map((s) => s.toLowerCase());
+  serverNames.forEach((n, i) => {
+    // Envoy: a wildcard only as a whole leading label ("*.example.com"), never "*" alone.
+    if (n.includes('*') && !(n.startsWith('*.') && n.indexOf('*', 1) < 0)) ctx.issues.error(join(join(path, 'server_names'), i), `"${n}": only a leading "*." wildcard is allowed`);
+  });
   return {
     destinationPort: typeof m.destination_port === 'number' ? m.destination_port : null,
-    serverNames: strList(m.server_names).map((s) => s.toLowerCase()),
+    serverNames,
     transportProtocol: str(m.transport_protocol),
     applicationProtocols: strList(m.application_protocols),
     sourceType: SOURCE_TYPES[str(m.source_type, 'ANY')] ?? 'any',
     prefixRanges: cidrs(m.prefix_ranges, join(path, 'prefix_ranges'), ctx),
     sourcePrefixRanges: cidrs(m.source_prefix_ranges, join(path, 'source_prefix_ranges'), ctx),
     sourcePorts: Array.isArray(m.source_ports) ? (m.source_ports as number[]) : [],
+    directSourcePrefixRanges: cidrs(m.direct_source_prefix_ranges, join(path, 'direct_source_prefix_ranges'), ctx),
   };
+}
+
+/** Most combinations examined per chain for the overlap check (configs beyond it are not checked further). */
+const MAX_COMBOS = 4096;
+
+/** One key per combination of listed values: two chains sharing a key match the same connections equally. */
+export function chainMatchCombos(m: FilterChainMatchSnap): string[] {
+  const cidr = (c: CidrSnap): string => `${c.address}/${c.prefixLen}`;
+  const axes: string[][] = [
+    [String(m.destinationPort ?? '')],
+    m.prefixRanges.map(cidr),
+    m.serverNames,
+    [m.transportProtocol],
+    m.applicationProtocols,
+    (m.directSourcePrefixRanges ?? []).map(cidr),
+    [m.sourceType],
+    m.sourcePrefixRanges.map(cidr),
+    m.sourcePorts.map(String),
+  ].map((a) => (a.length === 0 ? [''] : a));
+  let out = [''];
+  for (const axis of axes) {
+    const next: string[] = [];
+    for (const prefix of out) for (const v of axis) if (next.length < MAX_COMBOS) next.push(`${prefix}|${v}`);
+    out = next;
+  }
+  return out;
 }
 
 function cidrs(v: unknown, path: string, ctx: Ctx): CidrSnap[] {

@@ -1,17 +1,17 @@
 // What a matched route does: forward (RouteAction), redirect, or answer directly.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { DirectResponseSnap, HashPolicySnap, RedirectSnap, RetryPolicySnap, RouteActionSnap, WeightedClusterSnap } from '../../../shared/snapshot.ts';
+import type { DirectResponseSnap, HashPolicySnap, MirrorPolicySnap, RedirectSnap, RetryPolicySnap, RouteActionSnap, WeightedClusterSnap } from '../../../shared/snapshot.ts';
 import { bool, checkRest, durationMs, join, list, num, obj, str, unsupported, type Ctx, type Obj } from './context.ts';
 import { HEADER_FIELDS, headerMutation } from './headers.ts';
-import { regex } from './route_match.ts';
+import { headerMatcher, regex } from './route_match.ts';
 
 const NOT_FOUND_CODES: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
 
 const ACTION_HANDLED = [
   'cluster', 'cluster_header', 'weighted_clusters', 'cluster_not_found_response_code', 'timeout', 'idle_timeout',
   'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'host_rewrite_header',
-  'retry_policy', 'hash_policy', 'upgrade_configs', 'priority',
+  'retry_policy', 'hash_policy', 'upgrade_configs', 'priority', 'request_mirror_policies', 'max_stream_duration',
 ];
 const ACTION_REJECTED = {
   cluster_specifier_plugin: 'cluster specifier plugins are not supported',
@@ -43,8 +43,31 @@ export function routeAction(a: Obj, path: string, ctx: Ctx): RouteActionSnap {
     retryPolicy: a.retry_policy === undefined ? null : retryPolicy(obj(a.retry_policy), join(path, 'retry_policy'), ctx),
     hashPolicy: list(a.hash_policy).flatMap((h, i) => hashPolicy(h, join(join(path, 'hash_policy'), i), ctx)),
     upgradeConfigs: list(a.upgrade_configs).map((u, i) => upgradeConfig(u, join(join(path, 'upgrade_configs'), i), ctx)),
+    mirrorPolicies: list(a.request_mirror_policies).map((m, i) => mirrorPolicy(m, join(join(path, 'request_mirror_policies'), i), ctx)),
+    ...maxStreamDuration(obj(a.max_stream_duration), join(path, 'max_stream_duration'), ctx),
     // Selects the cluster's HIGH or DEFAULT circuit-breaker thresholds.
     priority: a.priority === 'HIGH' ? 'high' : 'default',
+  };
+}
+
+function mirrorPolicy(m: Obj, path: string, ctx: Ctx): MirrorPolicySnap {
+  checkRest(ctx, m, path, ['cluster', 'runtime_fraction', 'trace_sampled'], { cluster_header: 'mirror cluster_header is not supported' });
+  if (str(m.cluster) === '') ctx.issues.error(join(path, 'cluster'), 'is required');
+  return { cluster: str(m.cluster), fraction: fraction(obj(obj(m.runtime_fraction).default_value)) };
+}
+
+/** A FractionalPercent as a fraction of 1 (absent = 1: every request). */
+function fraction(f: Obj): number {
+  if (f.numerator === undefined) return 1;
+  const den = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 }[str(f.denominator, 'HUNDRED')] ?? 100;
+  return Math.min(1, num(f.numerator, 0) / den);
+}
+
+function maxStreamDuration(d: Obj, path: string, ctx: Ctx): { maxStreamDurationMs: number; grpcTimeoutHeaderMaxMs: number } {
+  checkRest(ctx, d, path, ['max_stream_duration', 'grpc_timeout_header_max'], { grpc_timeout_header_offset: 'grpc_timeout_header_offset is not supported' });
+  return {
+    maxStreamDurationMs: durationMs(d.max_stream_duration, 0),
+    grpcTimeoutHeaderMaxMs: d.grpc_timeout_header_max === undefined ? -1 : durationMs(d.grpc_timeout_header_max, 0),
   };
 }
 
@@ -78,7 +101,7 @@ function regexRewrite(v: unknown, path: string, ctx: Ctx): { pattern: string; su
   return { pattern: regex(r.pattern, join(path, 'pattern'), ctx), substitution: str(r.substitution) };
 }
 
-const RETRY_HANDLED = ['retry_on', 'num_retries', 'per_try_timeout', 'retriable_status_codes', 'retry_back_off'];
+const RETRY_HANDLED = ['retry_on', 'num_retries', 'per_try_timeout', 'retriable_status_codes', 'retry_back_off', 'retry_host_predicate', 'host_selection_retry_max_attempts', 'retriable_headers'];
 
 export function retryPolicy(r: Obj, path: string, ctx: Ctx): RetryPolicySnap {
   checkRest(ctx, r, path, RETRY_HANDLED);
@@ -94,6 +117,9 @@ export function retryPolicy(r: Obj, path: string, ctx: Ctx): RetryPolicySnap {
     retriableStatusCodes: Array.isArray(r.retriable_status_codes) ? (r.retriable_status_codes as number[]) : [],
     baseIntervalMs,
     maxIntervalMs,
+    previousHosts: list(r.retry_host_predicate).some((p) => str(obj(p).name).includes('previous_hosts') || str(obj(obj(p).typed_config)['@type']).includes('PreviousHostsPredicate')),
+    hostSelectionRetryMaxAttempts: num(r.host_selection_retry_max_attempts, 1),
+    retriableHeaders: list(r.retriable_headers).map((h, i) => headerMatcher(obj(h), join(join(path, 'retriable_headers'), i), ctx)),
   };
 }
 
@@ -117,9 +143,18 @@ function hashPolicy(h: Obj, path: string, ctx: Ctx): HashPolicySnap[] {
   return [];
 }
 
-export function upgradeConfig(u: Obj, path: string, ctx: Ctx): { upgradeType: string; enabled: boolean } {
-  checkRest(ctx, u, path, ['upgrade_type', 'enabled'], { connect_config: 'CONNECT termination (connect_config) is not supported', filters: 'upgrade-specific filter chains are not supported' });
-  return { upgradeType: str(u.upgrade_type).toLowerCase(), enabled: bool(u.enabled, true) };
+export function upgradeConfig(u: Obj, path: string, ctx: Ctx): RouteActionSnap['upgradeConfigs'][number] {
+  checkRest(ctx, u, path, ['upgrade_type', 'enabled', 'connect_config'], { filters: 'upgrade-specific filter chains are not supported' });
+  const upgradeType = str(u.upgrade_type).toLowerCase();
+  let connectConfig: { allowPost: boolean } | null = null;
+  if (u.connect_config !== undefined) {
+    const cc = obj(u.connect_config);
+    const cp = join(path, 'connect_config');
+    checkRest(ctx, cc, cp, ['allow_post'], { proxy_protocol_config: 'sending a PROXY header on terminated CONNECT is not supported' });
+    if (upgradeType !== 'connect') ctx.issues.error(cp, 'connect_config is only valid for upgrade_type CONNECT');
+    connectConfig = { allowPost: bool(cc.allow_post, false) };
+  }
+  return { upgradeType, enabled: bool(u.enabled, true), connectConfig };
 }
 
 const REDIRECT_CODES: Record<string, number> = {

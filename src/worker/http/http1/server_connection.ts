@@ -9,10 +9,13 @@ import type { HttpConnectionManager } from '../connection_manager.ts';
 import { LocalBody, ResponseFlag, renderLocalReply } from '../local_reply.ts';
 import type { TimerNode, TimerList } from '../../timer_list.ts';
 import { adoptAccepted } from '../../net/read_buffer.ts';
+import type { ConnectionInfo } from '../../listener/connection_info.ts';
 
 const BODY_NONE = 0;
 const BODY_LENGTH = 1;
 const BODY_CHUNKED = 2;
+/** After a 101: every byte belongs to the upgraded protocol and is relayed as is. */
+const BODY_TUNNEL = 3;
 
 /** Pipelined bytes buffered beyond this pause reading from the client. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
@@ -20,6 +23,8 @@ const PIPELINE_HIGH_WATER = 64 * 1024;
 export class Http1ServerConnection implements TimerNode {
   readonly socket: net.Socket;
   readonly hcm: HttpConnectionManager;
+  /** Addresses restored by listener filters, dynamic metadata; null for a plain connection. */
+  readonly info: ConnectionInfo | null;
   stream: ActiveStream | null = null;
   closing = false;
   private buf: Buffer | null = null;
@@ -34,34 +39,38 @@ export class Http1ServerConnection implements TimerNode {
   tDeadline = 0;
   tList: TimerList | null = null;
 
-  constructor(hcm: HttpConnectionManager, accepted: net.Socket) {
+  constructor(hcm: HttpConnectionManager, accepted: net.Socket, info: ConnectionInfo | null = null) {
     this.hcm = hcm;
+    this.info = info;
     const socket = (this.socket = adoptAccepted(accepted, (c) => this.onData(c)));
     socket.on('drain', () => this.stream?.onDownstreamDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => this.onClose());
     hcm.connectionOpened(this);
+    // Bytes listener filters already read (after a PROXY header, or peeked by an inspector).
+    if (info !== null && info.initial !== null) this.onData(info.initial);
   }
 
   // Addresses are asked of the kernel only when something needs them (XFF, formatters, logs):
   // most requests don't, and a new connection per request would pay two syscalls for nothing.
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
+    return this.info !== null ? this.info.remoteAddress : (this.socket.remoteAddress ?? '');
   }
   get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return this.info !== null ? this.info.remotePort : (this.socket.remotePort ?? 0);
   }
   get localAddress(): string {
-    return this.socket.localAddress ?? '';
+    return this.info !== null ? this.info.localAddress : (this.socket.localAddress ?? '');
   }
   get localPort(): number {
-    return this.socket.localPort ?? 0;
+    return this.info !== null ? this.info.localPort : (this.socket.localPort ?? 0);
   }
 
   /** `chunk` is the worker's shared read buffer: whatever is kept past this call is copied. */
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    if (this.bodyMode === BODY_TUNNEL) return this.stream?.decodeData(chunk, 0, chunk.length, false);
     if (this.bodyMode !== BODY_NONE) return this.onBody(chunk, 0);
     if (this.stream !== null) return this.bufferPipelined(chunk);
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
@@ -160,11 +169,20 @@ export class Http1ServerConnection implements TimerNode {
     this.socket.end(renderLocalReply(status, body, this.hcm.serverName, true, ''), 'latin1');
   }
 
+  /** The upstream accepted an upgrade: relay raw bytes from now on (including any already read). */
+  startTunnel(): void {
+    this.bodyMode = BODY_TUNNEL;
+    const early = this.buf;
+    this.buf = null;
+    if (early !== null) this.stream?.decodeData(early, 0, early.length, false);
+  }
+
   /** Called by the stream once its response is fully written. */
   streamDone(stream: ActiveStream): void {
     if (this.stream !== stream) return;
     this.stream = null;
     if (!stream.keepAlive || this.bodyMode !== BODY_NONE || this.hcm.draining) {
+      this.bodyMode = BODY_NONE;
       this.closing = true;
       this.socket.end();
       return;
@@ -206,6 +224,8 @@ export class Http1ServerConnection implements TimerNode {
     // `connection: close` reply the write side is already ended; ending it again allocates an error.)
     if (this.stream === null) {
       if (!this.socket.writableEnded) this.socket.end();
+    } else if (this.bodyMode === BODY_TUNNEL) {
+      this.stream.upstream?.endTunnel();
     }
     else this.stream.keepAlive = false;
   }
