@@ -104,3 +104,13 @@ function splitHostPort(a: string): [string, string] {
   if (colon > close && colon >= 0) return [a.slice(0, colon), a.slice(colon + 1)];
   return [a, ''];
 }
+
+/**
+ * Whether an upgrade (WebSocket, …) may pass: the route's upgrade_configs decide when they name
+ * the type, else the connection manager's. Envoy answers a refused upgrade with 403.
+ */
+export function upgradeAllowed(s: ActiveStream, a: RouteActionSnap): boolean {
+  const type = s.head.upgrade.toLowerCase();
+  for (const u of a.upgradeConfigs) if (u.upgradeType === type) return u.enabled;
+  return s.hcm.upgradeTypes.includes(type);
+}

@@ -29,7 +29,15 @@ export class HeaderMatcher {
   }
 
   matches(input: MatchInput): boolean {
-    let v = headerValue(input, this.name);
+    return this.evaluate(headerValue(input, this.name));
+  }
+
+  /** Against a plain header list (response headers for retriable_headers). */
+  matchesHeaders(h: string[]): boolean {
+    return this.evaluate(this.name.charCodeAt(0) === 58 ? null : joinedValue(h, this.name));
+  }
+
+  private evaluate(v: string | null): boolean {
     if (v === null && this.missingAsEmpty) v = '';
     return this.test(v) !== this.invert;
   }
@@ -50,7 +58,10 @@ export class HeaderMatcher {
 /** A header's value; repeated headers are joined with ',' as Envoy does for matching. */
 export function headerValue(input: MatchInput, name: string): string | null {
   if (name.charCodeAt(0) === 58 /* : */) return pseudoHeader(input, name);
-  const h = input.head.headers;
+  return joinedValue(input.head.headers, name);
+}
+
+function joinedValue(h: string[], name: string): string | null {
   let out: string | null = null;
   for (let i = 0; i < h.length; i += 2) {
     if (h[i] === name) out = out === null ? h[i + 1] : out + ',' + h[i + 1];

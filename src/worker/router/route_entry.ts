@@ -2,6 +2,7 @@
 // request precomputed (merged header mutations, timeout list, redirect pieces, reply body).
 import type {
   DirectResponseSnap,
+  HashPolicySnap,
   HeaderMutationSnap,
   RedirectSnap,
   RouteActionSnap,
@@ -9,6 +10,7 @@ import type {
 } from '../../shared/snapshot.ts';
 import { HeaderMatcher, QueryParamMatcher, headerValue, type MatchInput } from './header_matcher.ts';
 import { HeaderMutation } from './header_mutation.ts';
+import type { FormatContext } from './formatter.ts';
 import { timerList, type TimerList } from '../timer_list.ts';
 
 export class RouteEntry {
@@ -26,6 +28,15 @@ export class RouteEntry {
   readonly matchPrefix: string | null;
   readonly regexRewrite: RegExp | null;
   readonly regexSubstitution: string;
+  /** null when the route has no hash policy (the common case: no per-request hashing). */
+  readonly hashPolicies: HashPolicySnap[] | null;
+  readonly perTryTimeoutMs: number;
+  readonly autoHostRewrite: boolean;
+  /** Per-try timeout, else the route's own idle timeout (null: the connection manager's applies). */
+  private readonly attemptTimer: TimerList | null;
+  private readonly idleDisabled: boolean;
+  /** Per weighted cluster: [request, response] header mutations, null when it has none. */
+  private readonly weightedHeaders: ([HeaderMutation, HeaderMutation] | null)[];
   private readonly kind: RouteSnap['match']['kind'];
   private readonly value: string;
   private readonly caseSensitive: boolean;
@@ -56,6 +67,30 @@ export class RouteEntry {
     const rr = s.action.kind === 'route' ? s.action.regexRewrite : null;
     this.regexRewrite = rr === null ? null : new RegExp(rr.pattern, 'g');
     this.regexSubstitution = rr === null ? '' : rr.substitution.replace(/\\(\d)/g, '$$$1');
+    const a = s.action.kind === 'route' ? s.action : null;
+    this.hashPolicies = a !== null && a.hashPolicy.length > 0 ? a.hashPolicy : null;
+    this.perTryTimeoutMs = a?.retryPolicy?.perTryTimeoutMs ?? 0;
+    this.autoHostRewrite = a?.autoHostRewrite ?? false;
+    const idleMs = a?.idleTimeoutMs ?? -1;
+    this.attemptTimer = this.perTryTimeoutMs > 0 ? timerList(this.perTryTimeoutMs) : idleMs > 0 ? timerList(idleMs) : null;
+    this.idleDisabled = idleMs === 0;
+    this.weightedHeaders = (a?.weightedClusters ?? []).map((w) =>
+      w.headers === null ? null : [HeaderMutation.merge([w.headers], 'request', false), HeaderMutation.merge([w.headers], 'response', false)],
+    );
+  }
+
+  /** The timer an upstream attempt arms: per-try, else route idle, else the connection manager's. */
+  upstreamTimer(hcmIdle: TimerList | null): TimerList | null {
+    if (this.attemptTimer !== null) return this.attemptTimer;
+    return this.idleDisabled ? null : hcmIdle;
+  }
+
+  /** Weighted cluster i was picked: its request headers now, its response headers later. */
+  applyWeightedClusterHeaders(stream: { head: { headers: string[] }; extraResponseMutation: HeaderMutation | null } & FormatContext, i: number): void {
+    const m = this.weightedHeaders[i];
+    if (m === null || m === undefined) return;
+    m[0].apply(stream.head.headers, stream);
+    stream.extraResponseMutation = m[1];
   }
 
   matches(input: MatchInput): boolean {

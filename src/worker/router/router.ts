@@ -1,6 +1,7 @@
 // Envoy's router filter: picks the cluster of the matched route, asks its load balancer for a host
 // and sends the request on that host's connection pool. An UpstreamRequest is one attempt; it
-// relays the response to the downstream stream and owns the route timeout.
+// relays the response to the downstream stream. Retries, per-try timeouts and shadowing hang off
+// the stream only when the route asks for them, so a plain route pays nothing for them.
 import type { RouteActionSnap } from '../../shared/snapshot.ts';
 import type { ActiveStream } from '../http/active_stream.ts';
 import type { ResponseHead } from '../http/http1/parser.ts';
@@ -9,8 +10,12 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
 import { ResetReason, type Http1ClientConnection, type ResetReasonValue, type UpstreamStream } from '../upstream/http1_client.ts';
 import type { TimerList, TimerNode } from '../timer_list.ts';
-import { isHopByHopRequest } from '../http/hop_by_hop.ts';
 import { getHeader } from './header_mutation.ts';
+import { RetryState, type AttemptFailure } from './retry_state.ts';
+import { buildRequestHead } from './upstream_head.ts';
+import { startShadows } from './shadow.ts';
+import { lbContext, rejectOpenBreaker } from './upstream_select.ts';
+import type { Http1ConnPool } from '../upstream/http1_conn_pool.ts';
 
 export function routeToCluster(stream: ActiveStream, action: RouteActionSnap): void {
   const name = clusterName(stream, action);
@@ -18,38 +23,79 @@ export function routeToCluster(stream: ActiveStream, action: RouteActionSnap): v
   if (cluster === undefined) {
     return stream.sendLocalReply(action.clusterNotFoundResponseCode, '', ResponseFlag.NO_CLUSTER);
   }
-  if (!cluster.initialized) return cluster.whenReady(() => dispatch(stream, cluster));
-  dispatch(stream, cluster);
+  stream.cluster = cluster;
+  setupPolicies(stream, action);
+  if (!cluster.initialized) return cluster.whenReady(() => startAttempt(stream));
+  startAttempt(stream);
 }
 
-function dispatch(stream: ActiveStream, cluster: Cluster): void {
+/** Retry state and body buffering, only for routes (or requests) that ask for retries or shadows. */
+function setupPolicies(stream: ActiveStream, action: RouteActionSnap): void {
+  const h = stream.head.headers;
+  const retryOn = action.retryPolicy !== null || stream.hcm.honorRetryHeaders ? getHeader(h, 'x-envoy-retry-on') : null;
+  if (action.retryPolicy !== null || retryOn !== null) {
+    const r = new RetryState(action.retryPolicy, retryOn, getHeader(h, 'x-envoy-max-retries'));
+    if (r.enabled && r.remaining > 0) stream.retry = r;
+  }
+  if (stream.retry !== null || action.mirrorPolicies.length > 0) stream.startBodyCopy();
+}
+
+/** Starts an attempt on a host of the stream's cluster (the first, or a retry). */
+export function startAttempt(stream: ActiveStream): void {
   if (stream.done) return;
-  const host = cluster.chooseHost(null);
+  const cluster = stream.cluster!;
+  const host = chooseHost(stream, cluster);
   if (host === null) {
     cluster.stats.upstream_cx_none_healthy.value++;
     return stream.sendLocalReply(503, LocalBody.NO_HEALTHY_UPSTREAM, ResponseFlag.NO_HEALTHY_UPSTREAM);
   }
+  if (cluster.breaker !== null && !cluster.breaker.allow(Date.now())) return rejectOpenBreaker(stream, cluster.breaker);
   const up = new UpstreamRequest(stream, cluster, host);
   stream.upstream = up;
   up.start();
+  const early = stream.takePendingBody();
+  if (early !== null) for (const b of early) up.sendData(b, false);
+}
+
+function chooseHost(stream: ActiveStream, cluster: Cluster): Host | null {
+  const ctx = lbContext(stream, cluster, stream.route!.hashPolicies);
+  const r = stream.retry;
+  let host = cluster.chooseHost(ctx);
+  if (r === null || !r.previousHosts || host === null) return host;
+  // previous_hosts: re-pick a few times to avoid hosts already tried (Envoy's host predicate).
+  for (let i = 0; i < r.hostSelectionAttempts && r.tried.includes(host!); i++) host = cluster.chooseHost(ctx);
+  return host;
+}
+
+/** The cluster's max_retries breaker (each worker enforces its share; see docs/upstream.md). */
+function retryAdmitted(c: Cluster): boolean {
+  if (!c.resources.canRetry()) return false;
+  c.resources.retries.inc();
+  return true;
+}
+
+function retryFinished(c: Cluster): void {
+  c.resources.retries.dec();
 }
 
 function clusterName(stream: ActiveStream, a: RouteActionSnap): string {
   if (a.cluster !== '') return a.cluster;
   if (a.clusterHeader !== '') return getHeader(stream.head.headers, a.clusterHeader) ?? '';
-  if (a.weightedClusters.length > 0) return pickWeighted(a);
+  if (a.weightedClusters.length > 0) return pickWeighted(stream, a);
   return '';
 }
 
-function pickWeighted(a: RouteActionSnap): string {
+function pickWeighted(stream: ActiveStream, a: RouteActionSnap): string {
   let total = 0;
   for (const w of a.weightedClusters) total += w.weight;
   let r = Math.random() * total;
-  for (const w of a.weightedClusters) {
-    r -= w.weight;
-    if (r < 0) return w.name;
+  let i = 0;
+  for (; i < a.weightedClusters.length - 1; i++) {
+    r -= a.weightedClusters[i].weight;
+    if (r < 0) break;
   }
-  return a.weightedClusters[a.weightedClusters.length - 1].name;
+  stream.route!.applyWeightedClusterHeaders(stream, i);
+  return a.weightedClusters[i].name;
 }
 
 export class UpstreamRequest implements UpstreamStream, TimerNode {
@@ -63,8 +109,12 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
   private requestEnded = false;
   private sentBody = false;
   private reuseRetried = false;
+  /** A retry replays the whole buffered body instead of what arrived before its connection. */
+  private readonly isRetry: boolean;
   private startTime = 0;
   private finished = false;
+  /** The host's pool for the route's priority (its circuit breakers apply). */
+  private readonly pool: Http1ConnPool;
   tPrev: TimerNode | null = null;
   tNext: TimerNode | null = null;
   tDeadline = 0;
@@ -75,7 +125,10 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     this.cluster = cluster;
     this.host = host;
     this.isHeadRequest = stream.head.method === 'HEAD';
-    this.headString = buildRequestHead(stream);
+    this.headString = stream.upstreamHead ??= buildRequestHead(stream, host);
+    this.isRetry = stream.retry !== null && stream.retry.attempts > 1;
+    const a = stream.route!.action;
+    this.pool = host.http1Pool(a.kind === 'route' && a.priority === 'high' ? 1 : 0);
   }
 
   start(): void {
@@ -83,12 +136,17 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     st.upstream_rq_total.value++;
     st.upstream_rq_active.value++;
     this.startTime = Date.now();
+    const timer = this.stream.route!.upstreamTimer(this.stream.hcm.streamIdleTimer);
+    if (timer !== null) timer.add(this, this.startTime);
     if (this.stream.requestComplete) this.onRequestComplete();
-    this.host.http1Pool().newStream(this);
+    this.stream.retry?.tried.push(this.host);
+    this.cluster.requestStarted(this.host);
+    this.pool.newStream(this);
   }
 
   /** Downstream body bytes, relayed as they arrive. */
   sendData(chunk: Buffer, end: boolean): void {
+    if (this.tList !== null) this.refreshIdle();
     if (chunk.length > 0) {
       this.sentBody = true;
       if (this.conn !== null) {
@@ -101,23 +159,22 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
   private onRequestComplete(): void {
     this.requestEnded = true;
     if (this.conn !== null) this.conn.requestEnded = true;
-    const t = this.stream.route!.timeout;
-    // Envoy starts the route timeout once the downstream request is complete.
-    if (t !== null && !this.finished) t.add(this, Date.now());
+    this.stream.requestCompleteForUpstream();
   }
 
   onPoolReady(conn: Http1ClientConnection): void {
     this.conn = conn;
     conn.write(this.headString);
-    if (this.queued !== null) {
-      for (const b of this.queued) conn.write(b);
-      this.queued = null;
-    }
+    const pending = this.isRetry ? this.stream.bodyCopy : this.queued;
+    if (pending !== null) for (const b of pending) conn.write(b);
+    this.queued = null;
     conn.requestEnded = this.requestEnded;
   }
 
   onPoolFailure(reason: ResetReasonValue): void {
     this.finish();
+    if (reason !== ResetReason.OVERFLOW) this.cluster.recordLocalFailure(this.host, Date.now() - this.startTime);
+    if (this.retryAfter(reason)) return;
     if (reason === ResetReason.OVERFLOW) {
       return this.stream.sendLocalReply(503, LocalBody.OVERFLOW, ResponseFlag.UPSTREAM_OVERFLOW, 'x-envoy-overloaded: true\r\n');
     }
@@ -125,14 +182,63 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
   }
 
   onResponseHead(res: ResponseHead, chunk: Buffer, start: number, end: number, complete: boolean): void {
-    const now = Date.now();
-    const ms = now - this.startTime;
+    const ms = Date.now() - this.startTime;
+    this.cluster.recordResponse(this.host, res.status, ms);
+    const r = this.stream.retry;
+    if (r !== null && this.maybeRetryResponse(r, res)) return;
     if (complete) this.finish();
+    else this.refreshIdle();
     this.cluster.stats.response(res.status);
     this.stream.encodeUpstreamHead(res, chunk, start, end, complete, ms, this.host);
   }
 
+  private maybeRetryResponse(r: RetryState, res: ResponseHead): boolean {
+    if (!r.retriableResponse(res)) {
+      if (r.attempts > 1) this.cluster.stats.upstream_rq_retry_success.value++;
+      return false;
+    }
+    if (r.remaining === 0 || !this.stream.requestComplete) {
+      this.cluster.stats.upstream_rq_retry_limit_exceeded.value++;
+      return false;
+    }
+    this.cluster.stats.response(res.status);
+    this.abort();
+    this.scheduleRetry(r);
+    return true;
+  }
+
+  /** Retries a failed attempt when the policy allows; false when the failure stands. */
+  private retryAfter(f: AttemptFailure): boolean {
+    const r = this.stream.retry;
+    if (r === null || this.stream.done || !r.retriableFailure(f)) return false;
+    if (r.remaining === 0 || !this.stream.requestComplete) {
+      this.cluster.stats.upstream_rq_retry_limit_exceeded.value++;
+      return false;
+    }
+    this.scheduleRetry(r);
+    return true;
+  }
+
+  private scheduleRetry(r: RetryState): void {
+    if (!retryAdmitted(this.cluster)) {
+      this.cluster.stats.upstream_rq_retry_overflow.value++;
+      r.remaining = 0;
+      return this.stream.sendLocalReply(503, LocalBody.OVERFLOW, ResponseFlag.UPSTREAM_OVERFLOW, 'x-envoy-overloaded: true\r\n');
+    }
+    r.remaining--;
+    this.cluster.stats.upstream_rq_retry.value++;
+    const stream = this.stream;
+    const cluster = this.cluster;
+    stream.upstream = null;
+    setTimeout(() => {
+      retryFinished(cluster);
+      r.attempts++;
+      startAttempt(stream);
+    }, r.backoffMs());
+  }
+
   onResponseData(chunk: Buffer, start: number, end: number): void {
+    if (this.tList !== null) this.refreshIdle();
     if (!this.stream.encodeData(chunk, start, end) && this.conn !== null) this.conn.socket.pause();
   }
 
@@ -146,10 +252,12 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     this.conn = null;
     if (this.shouldRetryOnFreshConnection(conn, receivedBytes)) {
       this.reuseRetried = true;
-      return this.host.http1Pool().newStream(this);
+      return this.pool.newStream(this);
     }
     this.finish();
+    this.cluster.recordLocalFailure(this.host, Date.now() - this.startTime);
     if (this.stream.responseStarted) return this.stream.resetDownstream();
+    if (this.retryAfter(reason)) return;
     const connect = reason === ResetReason.CONNECT_FAILURE || reason === ResetReason.CONNECT_TIMEOUT;
     if (connect) return this.stream.sendLocalReply(503, LocalBody.CONNECT_FAILURE, ResponseFlag.UPSTREAM_CONNECT_FAILURE);
     if (reason === ResetReason.PROTOCOL_ERROR) {
@@ -170,16 +278,32 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     this.stream.conn.resumeReading();
   }
 
+  /** The client half-closed an upgraded connection: pass the FIN on. */
+  endTunnel(): void {
+    if (this.conn !== null) this.conn.socket.end();
+  }
+
   /** Downstream flow control: the client can take more response bytes. */
   resumeResponse(): void {
     if (this.conn !== null) this.conn.socket.resume();
   }
 
+  /** The per-try timeout (or, without one, the stream idle timeout while waiting upstream). */
   onTimeout(): void {
-    this.cluster.stats.upstream_rq_timeout.value++;
+    const perTry = this.stream.route!.perTryTimeoutMs > 0;
+    if (perTry) this.recordTimeout();
+    if (perTry) this.cluster.stats.upstream_rq_per_try_timeout.value++;
+    else this.cluster.stats.upstream_rq_timeout.value++;
     this.abort();
     if (this.stream.responseStarted) return this.stream.resetDownstream();
-    this.stream.sendLocalReply(504, LocalBody.TIMEOUT, ResponseFlag.UPSTREAM_TIMEOUT);
+    if (perTry && this.retryAfter('per_try_timeout')) return;
+    if (perTry) return this.stream.sendLocalReply(504, LocalBody.TIMEOUT, ResponseFlag.UPSTREAM_TIMEOUT);
+    this.stream.sendLocalReply(408, LocalBody.STREAM_IDLE_TIMEOUT, ResponseFlag.STREAM_IDLE_TIMEOUT);
+  }
+
+  /** Activity restarts the stream idle timer (a per-try timeout is absolute and is not refreshed). */
+  private refreshIdle(): void {
+    if (this.tList !== null && this.stream.route!.perTryTimeoutMs === 0) this.tList.add(this, Date.now());
   }
 
   /** The downstream went away or timed out: release the upstream side. */
@@ -187,7 +311,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     if (this.finished) return;
     this.finish();
     if (this.conn !== null) this.conn.resetStream();
-    else this.host.http1Pool().cancel(this);
+    else this.pool.cancel(this);
     this.conn = null;
   }
 
@@ -199,21 +323,13 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     st.upstream_rq_active.value--;
     st.upstream_rq_completed.value++;
     st.upstream_rq_time.record(Date.now() - this.startTime);
+    this.cluster.requestEnded(this.host);
+  }
+
+  /** The route or per-try timeout fired: outlier detection and the breakers count it. */
+  recordTimeout(): void {
+    if (!this.finished) this.cluster.recordLocalFailure(this.host, Date.now() - this.startTime);
   }
 }
 
-/** The upstream request head: request line, host first, the request's end-to-end headers. */
-function buildRequestHead(stream: ActiveStream): string {
-  const head = stream.head;
-  let s = head.method + ' ' + stream.upstreamPath + ' HTTP/1.1\r\nhost: ' + stream.upstreamAuthority + '\r\n';
-  const h = head.headers;
-  const tokens = head.connTokens;
-  for (let i = 0; i < h.length; i += 2) {
-    const n = h[i];
-    if (isHopByHopRequest(n) || (tokens !== null && tokens.includes(n))) continue;
-    s += n + ': ' + h[i + 1] + '\r\n';
-  }
-  if (head.chunked) s += 'transfer-encoding: chunked\r\n';
-  else if (head.contentLength >= 0) s += 'content-length: ' + head.contentLength + '\r\n';
-  return s + '\r\n';
-}
+export { startShadows };

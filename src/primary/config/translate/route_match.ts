@@ -57,7 +57,7 @@ export function stringMatcher(s: Obj, path: string, ctx: Ctx): StringMatchSnap |
   return { kind: 'exact', value: '', ignoreCase }; // an empty StringMatcher matches the empty string
 }
 
-function headerMatcher(h: Obj, path: string, ctx: Ctx): HeaderMatcherSnap {
+export function headerMatcher(h: Obj, path: string, ctx: Ctx): HeaderMatcherSnap {
   const out: HeaderMatcherSnap = {
     name: str(h.name).toLowerCase(),
     match: null,
