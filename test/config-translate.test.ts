@@ -267,7 +267,10 @@ test('route actions: weighted clusters, rewrites, retries, hash policy', () => {
   assert.deepEqual(a.regexRewrite, { pattern: '^/svc/(.*)$', substitution: '/\\1' });
   assert.equal(a.hostRewriteLiteral, 'svc.internal');
   assert.equal(a.clusterNotFoundResponseCode, 404);
-  assert.deepEqual(a.retryPolicy, { retryOn: ['5xx', 'reset'], numRetries: 1, perTryTimeoutMs: 0, retriableStatusCodes: [503], baseIntervalMs: 25, maxIntervalMs: 250 });
+  assert.deepEqual(a.retryPolicy, {
+    retryOn: ['5xx', 'reset'], numRetries: 1, perTryTimeoutMs: 0, retriableStatusCodes: [503], baseIntervalMs: 25, maxIntervalMs: 250,
+    previousHosts: false, hostSelectionRetryMaxAttempts: 1, retriableHeaders: [],
+  });
   assert.deepEqual(a.hashPolicy, [{ kind: 'header', name: 'x-user', terminal: false }, { kind: 'source_ip', name: '', terminal: true }]);
 });
 
