@@ -238,7 +238,6 @@ export class ControlPlane {
     req.method = s.only ?? 'ads';
     this.requests.push(req);
     this.notify();
-    if (!this.answering) return;
     const url = req.type_url || s.only || '';
     if (s.delta) {
       let w = s.dwatch.get(url);
@@ -379,10 +378,12 @@ export function xdsCluster(port: number): O {
 }
 
 /** ApiConfigSource for the test control plane, retrying fast so reconnect tests stay short. */
-export function apiSource(apiType: 'GRPC' | 'DELTA_GRPC'): O {
+export function apiSource(apiType: 'GRPC' | 'DELTA_GRPC', inResource = false): O {
+  // Bootstrap JSON spells durations as strings; resources sent as protobuf need {seconds, nanos}.
+  const [base, max] = inResource ? [{ nanos: 100_000_000 }, { nanos: 400_000_000 }] : ['0.1s', '0.4s'];
   return {
     api_type: apiType,
     transport_api_version: 'V3',
-    grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster', retry_policy: { retry_back_off: { base_interval: '0.1s', max_interval: '0.4s' } } } }],
+    grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster', retry_policy: { retry_back_off: { base_interval: base, max_interval: max } } } }],
   };
 }
