@@ -77,7 +77,7 @@ export function applyRouteAction(s: ActiveStream, route: RouteEntry, a: RouteAct
   }
   const rm = route.requestMutation;
   if (!rm.empty) rm.apply(s.head.headers, s);
-  if (route.timeoutMs > 0) setHeader(s.head.headers, 'x-envoy-expected-rq-timeout-ms', String(route.timeoutMs));
+  if (route.timeoutMs > 0) setHeader(s.head.headers, 'x-envoy-expected-rq-timeout-ms', route.timeoutHeaderValue);
 }
 
 /** The Location of a redirect route, from the request URL and the redirect's replacements. */

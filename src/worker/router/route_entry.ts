@@ -21,6 +21,8 @@ export class RouteEntry {
   /** For route actions with a timeout; null when disabled. */
   readonly timeout: TimerList | null;
   readonly timeoutMs: number;
+  /** x-envoy-expected-rq-timeout-ms, formatted once. */
+  readonly timeoutHeaderValue: string;
   /** Direct-response body as latin1 (bytes preserved), '' when none. */
   readonly directBody: string;
   readonly typedPerFilterConfig: Record<string, unknown>;
@@ -53,6 +55,7 @@ export class RouteEntry {
     this.responseMutation = HeaderMutation.merge(levels, 'response', mostSpecificWins);
     this.timeoutMs = s.action.kind === 'route' ? s.action.timeoutMs : 0;
     this.timeout = this.timeoutMs > 0 ? timerList(this.timeoutMs) : null;
+    this.timeoutHeaderValue = String(this.timeoutMs);
     this.directBody = s.action.kind === 'direct_response' && s.action.body !== null ? Buffer.from(s.action.body).toString('latin1') : '';
     this.typedPerFilterConfig = s.typedPerFilterConfig;
     this.kind = s.match.kind;

@@ -138,7 +138,7 @@ function parseHeaders(s: string, i: number, h: MessageHead, maxHeaders: number):
       j++;
     }
     if (j === i || s.charCodeAt(j) !== 58 /* : */) return fail(h, 400, CodecError.BAD_HEADER);
-    const name = upper ? s.substring(i, j).toLowerCase() : s.substring(i, j);
+    const name = knownName(s, i, j) ?? (upper ? s.substring(i, j).toLowerCase() : s.substring(i, j));
     const eol = s.indexOf('\r', j + 1);
     if (eol < 0 || eol + 1 >= end || s.charCodeAt(eol + 1) !== LF) return fail(h, 400, CodecError.BAD_HEADER);
     const value = trimValue(s, j + 1, eol);
@@ -151,6 +151,32 @@ function parseHeaders(s: string, i: number, h: MessageHead, maxHeaders: number):
   }
   if (h.chunked && h.contentLength >= 0) return fail(h, 400, CodecError.CL_AND_TE);
   return 0;
+}
+
+/**
+ * Header names nearly every message carries, by length: matching one case-insensitively in place
+ * returns the interned lower-case string, with no substring or toLowerCase allocation.
+ */
+const KNOWN: string[][] = [];
+for (const n of [
+  'host', 'date', 'server', 'accept', 'user-agent', 'connection', 'keep-alive', 'content-type', 'content-length',
+  'transfer-encoding', 'accept-encoding', 'accept-language', 'cache-control', 'x-request-id', 'x-forwarded-for',
+  'x-forwarded-proto', 'last-modified', 'etag', 'vary', 'location', 'cookie', 'set-cookie', 'authorization',
+  'upgrade', 'expect', 'te', 'content-encoding', 'grpc-status', 'grpc-message', 'origin', 'referer',
+]) (KNOWN[n.length] ??= []).push(n);
+
+function knownName(s: string, i: number, j: number): string | undefined {
+  const list = KNOWN[j - i];
+  if (list === undefined) return undefined;
+  outer: for (let k = 0; k < list.length; k++) {
+    const n = list[k];
+    for (let x = 0; x < n.length; x++) {
+      // ASCII letters differ from their lower case by 0x20; '-' and digits are unchanged by | 0x20.
+      if ((s.charCodeAt(i + x) | 0x20) !== n.charCodeAt(x)) continue outer;
+    }
+    return n;
+  }
+  return undefined;
 }
 
 /** The value between a and b without surrounding whitespace; null when it holds a control char. */
