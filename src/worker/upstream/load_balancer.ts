@@ -15,8 +15,12 @@ export interface LbContext {
 export interface LoadBalancer {
   /** `hosts` is the list this instance was refreshed with, never empty. */
   pick(hosts: Host[], ctx: LbContext | null): Host;
-  /** The instance's host list (called once, before the first pick). */
-  refresh(hosts: Host[]): void;
+  /**
+   * The instance's host list (called once, before the first pick). `all` is every host of the
+   * priority level, healthy or not: consistent hashing sizes its ring from it, so a host going
+   * unhealthy moves only its own keys.
+   */
+  refresh(hosts: Host[], all?: Host[]): void;
 }
 
 export type LoadBalancerFactory = (config: unknown) => LoadBalancer;

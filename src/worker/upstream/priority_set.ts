@@ -31,7 +31,7 @@ class HostSource {
   constructor(hosts: Host[], level: Host[], o: PrioritySetOptions) {
     this.hosts = hosts;
     this.lb = o.createLb();
-    this.lb.refresh(hosts);
+    this.lb.refresh(hosts, level);
     if (!o.localityWeighted || !o.localityAware) return;
     const groups = new Map<number, Host[]>();
     for (const h of hosts) {
@@ -46,7 +46,7 @@ class HostSource {
       const weight = (o.localityWeights[idx] ?? 1) * availability;
       if (weight <= 0) continue;
       const lb = o.createLb();
-      lb.refresh(hs);
+      lb.refresh(hs, level);
       localities.push({ hosts: hs, lb, weight });
     }
     if (localities.length === 0) return;

@@ -15,6 +15,7 @@ export class RingHashLoadBalancer implements LoadBalancer {
   private readonly min: number;
   private readonly max: number;
   private hosts: Host[] = [];
+  private all: Host[] = [];
   private points: Uint32Array = new Uint32Array(0);
   private owners: Uint32Array = new Uint32Array(0);
   private built = false;
@@ -24,8 +25,9 @@ export class RingHashLoadBalancer implements LoadBalancer {
     this.max = Math.max(this.min, cfg.maximumRingSize ?? 8 * 1024 * 1024);
   }
 
-  refresh(hosts: Host[]): void {
+  refresh(hosts: Host[], all: Host[] = hosts): void {
     this.hosts = hosts;
+    this.all = all;
     this.built = false;
   }
 
@@ -46,26 +48,25 @@ export class RingHashLoadBalancer implements LoadBalancer {
     return this.hosts[this.owners[lo === pts.length ? 0 : lo]];
   }
 
-  /** Ring size: the lightest host gets at least one point, within [min, max] (Envoy's rule). */
+  /**
+   * Ring size by Envoy's rule (the lightest host gets at least one point, the ring stays within
+   * [min, max]), computed over all hosts of the level: a host's points depend only on its weight
+   * and the level, so an unhealthy host's absence moves no other host's keys.
+   */
   private build(): void {
     this.built = true;
-    const hosts = this.hosts;
     let total = 0;
     let minW = Infinity;
-    for (const h of hosts) {
+    for (const h of this.all) {
       total += h.weight;
       minW = Math.min(minW, h.weight);
     }
     const minNorm = minW / total;
     const scale = Math.min(Math.ceil(minNorm * this.min) / minNorm, this.max);
+    const hosts = this.hosts;
     const entries: [number, number][] = [];
-    let target = 0;
-    let placed = 0;
     for (let i = 0; i < hosts.length; i++) {
-      // Accumulate fractional shares so rounding never drifts the ring's size.
-      target += (hosts[i].weight / total) * scale;
-      const n = Math.floor(target) - placed;
-      placed += n;
+      const n = Math.max(1, Math.round((hosts[i].weight / total) * scale));
       const key = hosts[i].key;
       for (let j = 0; j < n; j++) entries.push([hashString(`${key}_${j}`), i]);
     }

@@ -35,5 +35,6 @@ export function circuitBreakers(cb: Obj, path: string, ctx: Ctx): CircuitBreaker
 
 function retryBudget(b: Obj, path: string, ctx: Ctx): { budgetPercent: number; minRetryConcurrency: number } {
   checkRest(ctx, b, path, ['budget_percent', 'min_retry_concurrency']);
-  return { budgetPercent: num(obj(b.budget_percent).value, 20), minRetryConcurrency: num(b.min_retry_concurrency, 3) };
+  const pct = b.budget_percent === undefined ? 20 : num(obj(b.budget_percent).value, 0);
+  return { budgetPercent: pct, minRetryConcurrency: num(b.min_retry_concurrency, 3) };
 }

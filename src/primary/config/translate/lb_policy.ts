@@ -38,7 +38,8 @@ export function lbPolicy(c: Obj, path: string, ctx: Ctx): LbChoice {
 /** Panic threshold and locality weighting; zone-aware routing is not implemented. */
 function commonLbConfig(c: Obj, path: string, ctx: Ctx): LbChoice['common'] {
   checkRest(ctx, c, path, ['healthy_panic_threshold', 'locality_weighted_lb_config']);
-  const t = num(obj(c.healthy_panic_threshold).value, 50);
+  // A set Percent whose value is 0 decodes without `value` (proto3 default): that means 0%.
+  const t = c.healthy_panic_threshold === undefined ? 50 : num(obj(c.healthy_panic_threshold).value, 0);
   if (t < 0 || t > 100) ctx.issues.error(join(join(path, 'healthy_panic_threshold'), 'value'), `${t} is not a percentage (0-100)`);
   return { healthyPanicThreshold: Math.min(100, Math.max(0, t)), localityWeightedLb: c.locality_weighted_lb_config !== undefined };
 }
