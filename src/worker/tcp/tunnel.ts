@@ -86,7 +86,11 @@ function sessionFor(host: Host): http2.ClientHttp2Session {
     ? http2.connect(`http://${host.key}`)
     : http2.connect('http://internal.invalid', { createConnection: () => internal.open() as unknown as net.Socket });
   s.on('error', () => {}); // each stream reports its own failure
-  s.on('goaway', () => sessions.delete(host));
+  s.on('goaway', () => {
+    // The peer is draining: no new tunnels on this session; it closes once its streams end.
+    if (sessions.get(host) === s) sessions.delete(host);
+    s.close();
+  });
   s.on('close', () => {
     if (sessions.get(host) === s) sessions.delete(host);
   });
