@@ -26,9 +26,7 @@ export function healthChecks(v: unknown, path: string, ctx: Ctx): HealthCheckSna
 
 function healthCheck(hc: Obj, path: string, ctx: Ctx): HealthCheckSnap | null {
   checkRest(ctx, hc, path, HANDLED, REJECTED);
-  for (const f of ['timeout', 'interval', 'unhealthy_threshold', 'healthy_threshold']) {
-    if (hc[f] === undefined) ctx.issues.error(join(path, f), 'is required');
-  }
+  // timeout, interval and the thresholds are required by the proto's validation rules (decode).
   const intervalMs = durationMs(hc.interval, 0);
   const timeoutMs = durationMs(hc.timeout, 0);
   if (hc.interval !== undefined && intervalMs <= 0) ctx.issues.error(join(path, 'interval'), 'must be greater than 0');
