@@ -31,6 +31,8 @@ export interface RecordedRequest {
   response_nonce: string;
   error_detail?: { code?: number; message?: string } | null;
   node?: O | null;
+  /** Date.now() when it arrived. */
+  at: number;
 }
 
 export interface SentResponse {
@@ -236,6 +238,7 @@ export class ControlPlane {
     const req = type.toObject(type.decode(b), { defaults: true, longs: Number }) as RecordedRequest & O;
     req.delta = s.delta;
     req.method = s.only ?? 'ads';
+    req.at = Date.now();
     this.requests.push(req);
     this.notify();
     const url = req.type_url || s.only || '';

@@ -392,7 +392,7 @@ export class XdsStore {
     for (const kind of ['rds', 'eds', 'sds'] as const) {
       const before = this.refs[kind];
       this.refs[kind] = next[kind];
-      for (const [name, r] of next[kind]) for (const s of r.scopes) this.stats.scope(s);
+      for (const [name, r] of next[kind]) if (!before.has(name)) for (const s of r.scopes) this.stats.scope(s);
       const map = this.entries[kind];
       for (const name of [...map.keys()]) {
         if (next[kind].has(name)) continue;

@@ -31,14 +31,10 @@ export interface XdsTranslateArgs {
 /** [offset, length] into the output arena. */
 export type Span = [number, number];
 
+/** Only what is set travels back: 10,000 items are structured-cloned to the primary's loop. */
 export interface TranslatedItem {
   /** The resource's own name (cluster_name for endpoints). */
   name: string;
-  /** `path: message`, relative to the resource; any error means the resource is rejected. */
-  errors: string[];
-  warnings: string[];
-  unsupported: string[];
-  unknownFields: number;
   /**
    * Packed translation. Clusters, route configs: a map body without `hash` (and, for EDS
    * clusters, without `localities`), `count` entries. Listeners, secrets: a whole packed value.
@@ -47,11 +43,17 @@ export interface TranslatedItem {
   body: Span;
   count: number;
   hash: string;
-  refs: XdsRefs;
+  /** `path: message`, relative to the resource; any error means the resource is rejected. */
+  errors?: string[];
+  warnings?: string[];
+  unsupported?: string[];
+  unknownFields?: number;
+  /** Only the non-empty reference lists. */
+  refs?: Partial<XdsRefs>;
   /** Listeners: their inline route configs. */
-  inline: { name: string; body: Span; count: number; hash: string }[];
+  inline?: { name: string; body: Span; count: number; hash: string }[];
   /** Listeners: `host:port`, for address conflict checks. */
-  address: string;
+  address?: string;
 }
 
 export interface XdsTranslateOutput {
@@ -87,25 +89,24 @@ export default function translateXds(args: XdsTranslateArgs): XdsTranslateOutput
 function translateOne(typeUrl: string, v: Obj, decodeIssues: Issues, strict: boolean, out: Bytes): TranslatedItem {
   const ctx: Ctx = newCtx(strict);
   ctx.dynamicClusters = true;
-  const item: TranslatedItem = {
-    name: str(typeUrl === ENDPOINT ? v.cluster_name : v.name),
-    errors: [],
-    warnings: [],
-    unsupported: [],
-    unknownFields: 0,
-    body: [0, 0],
-    count: 0,
-    hash: '',
-    refs: ctx.xds,
-    inline: [],
-    address: '',
-  };
+  const item: TranslatedItem = { name: str(typeUrl === ENDPOINT ? v.cluster_name : v.name), body: [0, 0], count: 0, hash: '' };
   // A resource that does not even decode is not translated (its errors say why).
-  if (!decodeIssues.hasErrors() || typeUrl === ENDPOINT) translateBody(typeUrl, v, ctx, item, out);
-  const all = [...decodeIssues.list, ...ctx.issues.list];
-  for (const i of all) (i.severity === 'error' ? item.errors : item.warnings).push(formatIssue(i));
-  item.unsupported = [...decodeIssues.unsupported, ...ctx.issues.unsupported];
-  item.unknownFields = all.filter((i) => i.message.startsWith('unknown field')).length;
+  if (!decodeIssues.hasErrors()) translateBody(typeUrl, v, ctx, item, out);
+  const all = decodeIssues.list.length === 0 ? ctx.issues.list : [...decodeIssues.list, ...ctx.issues.list];
+  for (const i of all) {
+    const list = i.severity === 'error' ? (item.errors ??= []) : (item.warnings ??= []);
+    list.push(formatIssue(i));
+    if (i.message.startsWith('unknown field')) item.unknownFields = (item.unknownFields ?? 0) + 1;
+  }
+  const unsupported = [...decodeIssues.unsupported, ...ctx.issues.unsupported];
+  if (unsupported.length > 0) item.unsupported = unsupported;
+  const { rds, eds, sds } = ctx.xds;
+  if (rds.length + eds.length + sds.length > 0) {
+    item.refs = {};
+    if (rds.length > 0) item.refs.rds = rds;
+    if (eds.length > 0) item.refs.eds = eds;
+    if (sds.length > 0) item.refs.sds = sds;
+  }
   return item;
 }
 
@@ -130,7 +131,7 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
       item.address = snap.internal === true ? '' : addressString(snap.address);
       for (const [name, rc] of Object.entries(ctx.routeConfigs)) {
         const rb = mapBody(rc);
-        item.inline.push({ name, body: [out.push(rb.bytes), rb.bytes.length], count: rb.count, hash: sha1(rb.bytes) });
+        (item.inline ??= []).push({ name, body: [out.push(rb.bytes), rb.bytes.length], count: rb.count, hash: sha1(rb.bytes) });
       }
       return;
     }

@@ -68,19 +68,23 @@ export class XdsTranslator {
   }
 }
 
+const NONE: string[] = [];
+const NO_REFS: XdsRefs = { rds: [], eds: [], sds: [] };
+
 function copyOut(arena: Uint8Array, it: TranslatedItem): TranslatedResource {
   const slice = (s: [number, number]) => arena.slice(s[0], s[0] + s[1]);
+  const r = it.refs;
   return {
     name: it.name,
-    errors: it.errors,
-    warnings: it.warnings,
-    unsupported: it.unsupported,
-    unknownFields: it.unknownFields,
+    errors: it.errors ?? NONE,
+    warnings: it.warnings ?? NONE,
+    unsupported: it.unsupported ?? NONE,
+    unknownFields: it.unknownFields ?? 0,
     body: slice(it.body),
     count: it.count,
     hash: it.hash,
-    refs: it.refs,
-    inline: it.inline.map((x) => ({ name: x.name, body: slice(x.body), count: x.count, hash: x.hash })),
-    address: it.address,
+    refs: r === undefined ? NO_REFS : { rds: r.rds ?? [], eds: r.eds ?? [], sds: r.sds ?? [] },
+    inline: (it.inline ?? []).map((x) => ({ name: x.name, body: slice(x.body), count: x.count, hash: x.hash })),
+    address: it.address ?? '',
   };
 }

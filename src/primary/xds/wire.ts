@@ -154,8 +154,7 @@ export function nodeMessage(node: Obj, version: string): Obj {
     cluster: node.cluster ?? '',
     user_agent_name: 'orion-proxy',
     user_agent_version: version,
-    // Orion's load balancers ignore overprovisioning_factor, so tell the control plane.
-    client_features: ['envoy.lb.does_not_support_overprovisioning'],
+    client_features: [],
   };
   if (node.metadata !== undefined) out.metadata = toStruct(node.metadata as Obj);
   if (node.locality !== undefined) out.locality = node.locality;

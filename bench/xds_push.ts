@@ -1,0 +1,88 @@
+// xDS push latency: a SotW ADS control plane (test/lib/xds_server.ts) pushes 10,000 EDS clusters
+// with their endpoints, then changes one of them, then pushes one route config of 10,000 routes.
+// Each figure runs from the control plane's push to the primary's "snapshot live on all
+// workers" log line that follows the proxy's ACK (every worker applied the snapshot).
+//   node bench/xds_push.ts [--clusters 10000] [--workers 2]
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort, NODE, ROOT, stopProcess, writeConfig } from '../test/lib/proxy.ts';
+import { ControlPlane, T, apiSource, assignment, edsCluster, encodeResource, rdsListener, routeConfig, toCluster, xdsCluster } from '../test/lib/xds_server.ts';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('clusters', 10_000);
+const WORKERS = arg('workers', 2);
+
+const cp = new ControlPlane();
+await cp.start();
+const [adminPort, port] = [await freePort(), await freePort()];
+cp.set(T.cluster, []);
+cp.set(T.endpoint, []);
+cp.set(T.listener, [rdsListener('http', port, 'routes')]);
+cp.set(T.route, [routeConfig('routes', [toCluster('/', 'c0')])]);
+const boot = {
+  node: { id: 'bench' },
+  admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
+  dynamic_resources: { ads_config: apiSource('GRPC'), cds_config: { ads: {} }, lds_config: { ads: {} } },
+  static_resources: { clusters: [xdsCluster(cp.port)] },
+};
+const proc = spawn(NODE, [path.join(ROOT, 'src/orion.js'), '-c', writeConfig(JSON.stringify(boot))], {
+  env: { ...process.env, ORION_CPU_LIMIT: String(WORKERS) },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+const live: { at: number; ms: number }[] = [];
+let buf = '';
+proc.stdout!.on('data', (d: Buffer) => {
+  buf += d.toString();
+  let nl;
+  while ((nl = buf.indexOf('\n')) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + 1);
+    if (line.includes('snapshot live on all workers')) live.push({ at: Date.now(), ms: JSON.parse(line).ms });
+  }
+});
+proc.stderr!.pipe(process.stderr);
+
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Pushes, waits for the ACK of `ackType`, then for the next snapshot to be live everywhere. */
+async function measure(label: string, push: () => void, ackType: string): Promise<number> {
+  const seen = cp.requests.length;
+  const t0 = Date.now();
+  push();
+  await until(() => cp.requests.slice(seen).some((r) => r.type_url === ackType && r.response_nonce !== '' && cp.answerTo(ackType) === r));
+  const ack = cp.answerTo(ackType)!;
+  if (ack.error_detail) throw new Error(`${label}: NACK ${ack.error_detail.message}`);
+  await until(() => live.some((l) => l.at >= ack.at));
+  const done = live.find((l) => l.at >= ack.at)!;
+  const total = done.at - t0;
+  console.log(`${label}: ${total} ms (ACK after ${ack.at - t0} ms; workers applied in ${done.ms} ms)`);
+  return total;
+}
+
+await until(() => live.length > 0);
+// Encoded before the clock starts: the control plane's own encoding is not the proxy's cost.
+const enc = (type: string, objs: Record<string, unknown>[]) => objs.map((o) => ({ name: String(o.name ?? o.cluster_name), bytes: encodeResource(type, o) }));
+const clusters = enc(T.cluster, Array.from({ length: N }, (_, i) => edsCluster(`c${i}`)));
+const endpoints = enc(T.endpoint, Array.from({ length: N }, (_, i) => assignment(`c${i}`, [20000 + (i % 5000), 30000 + (i % 5000)])));
+const full = await measure(`${N} clusters + endpoints (SotW ADS, ${WORKERS} workers)`, () => {
+  cp.set(T.endpoint, endpoints);
+  cp.set(T.cluster, clusters);
+}, T.endpoint);
+const changed = clusters.slice();
+changed[N >> 1] = enc(T.cluster, [edsCluster(`c${N >> 1}`, { ads: {} }, { connect_timeout: { seconds: 3 } })])[0];
+const one = await measure(`1 of ${N} clusters changed`, () => cp.set(T.cluster, changed), T.cluster);
+const routes = enc(T.route, [routeConfig('routes', Array.from({ length: N }, (_, i) => toCluster(`/r${i}/`, `c${i}`)))]);
+const rds = await measure(`route config of ${N} routes`, () => cp.set(T.route, routes), T.route);
+console.log(JSON.stringify({ clusters: N, workers: WORKERS, fullPushMs: full, oneClusterMs: one, routesMs: rds }));
+await stopProcess(proc);
+await cp.stop();
+process.exit(0);
