@@ -17,7 +17,8 @@ function epipe(): Error {
   return Object.assign(new Error('write EPIPE (internal connection closed)'), { code: 'EPIPE' });
 }
 
-function deliver(to: InternalSocket, data: Buffer, cb: WriteCb): void {
+function deliver(from: InternalSocket, to: InternalSocket, data: Buffer, cb: WriteCb): void {
+  from.inFlight = 0;
   if (to.destroyed || to.eofPushed) return cb(epipe());
   // Hold the writer's callback while the reader's buffer is full: that is the backpressure.
   if (to.push(data)) cb();
@@ -48,6 +49,8 @@ export class InternalSocket extends Duplex {
   /** The peer's pending write callback, released when this side reads on. */
   writerCb: WriteCb | null = null;
   eofPushed = false;
+  /** Bytes of the write being delivered: already copied, so not the caller's to protect. */
+  inFlight = 0;
 
   constructor(bufferBytes: number, localAddress: string, remoteAddress: string) {
     super({ allowHalfOpen: true, readableHighWaterMark: bufferBytes, writableHighWaterMark: bufferBytes, decodeStrings: true });
@@ -67,7 +70,8 @@ export class InternalSocket extends Duplex {
     const p = this.peer;
     if (p === null) return cb(epipe());
     // The chunk may be a view of the worker's shared read buffer: the peer keeps a copy.
-    process.nextTick(deliver, p, Buffer.from(chunk), cb);
+    this.inFlight = chunk.length;
+    process.nextTick(deliver, this, p, Buffer.from(chunk), cb);
   }
 
   override _final(cb: WriteCb): void {
@@ -115,6 +119,15 @@ export class InternalSocket extends Duplex {
     return this;
   }
 }
+
+// writeShared() pins the shared read buffer while a socket's writableLength is non-zero, because
+// the queued bytes may still point into it. Here the write in delivery is a copy: only bytes
+// queued behind it are the caller's, so only those count.
+Object.defineProperty(InternalSocket.prototype, 'writableLength', {
+  get(this: InternalSocket): number {
+    return (this as unknown as { _writableState: { length: number } })._writableState.length - this.inFlight;
+  },
+});
 
 /** A connected pair: [client side, listener side]. */
 export function internalPair(bufferBytes: number, listenerAddress: string): [InternalSocket, InternalSocket] {
