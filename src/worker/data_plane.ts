@@ -7,6 +7,7 @@ import { RouteConfig } from './router/route_config.ts';
 import type { RouteConfigRef } from './http/connection_manager.ts';
 import type { FilterChainContext } from './listener/filter_chain.ts';
 import { internalListeners } from './internal/registry.ts';
+import { setSecrets } from './tls/secrets.ts';
 
 export class DataPlane implements FilterChainContext {
   readonly clusters = new ClusterManager();
@@ -25,6 +26,8 @@ export class DataPlane implements FilterChainContext {
   async apply(s: Snapshot): Promise<string[]> {
     if (s.version <= this.version) return [];
     this.version = s.version;
+    // Secrets first: TLS contexts of kept listeners and clusters pick rotated ones up on their next handshake.
+    setSecrets(s.secrets);
     this.clusters.update(s.clusters);
     if (s.internalListener) internalListeners.bufferBytes = s.internalListener.bufferSizeBytes;
     for (const [name, rc] of Object.entries(s.routeConfigs)) {

@@ -2,7 +2,7 @@
 // the target, runs the HTTP filters and the route, and writes the response back, either local or
 // relayed from the router's upstream request. It also owns the route timeout, which spans every
 // retry of the request.
-import type { Http1ServerConnection } from './http1/server_connection.ts';
+import type { DownstreamConnection } from './downstream_connection.ts';
 import type { RequestHead, ResponseHead } from './http1/parser.ts';
 import type { HttpConnectionManager } from './connection_manager.ts';
 import type { MatchInput } from '../router/header_matcher.ts';
@@ -31,13 +31,13 @@ function statusLine(code: number): string {
 }
 
 export class ActiveStream implements MatchInput, FormatContext, TimerNode {
-  readonly conn: Http1ServerConnection;
+  readonly conn: DownstreamConnection;
   readonly hcm: HttpConnectionManager;
   readonly head: RequestHead;
   readonly startTime: number;
   authority = '';
   path = '';
-  scheme = 'http';
+  scheme: string;
   upstreamAuthority = '';
   upstreamPath = '';
   /** The upgrade protocol (e.g. `websocket`) when this request asks for one that is allowed. */
@@ -69,8 +69,9 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
   tDeadline = 0;
   tList: TimerList | null = null;
 
-  constructor(conn: Http1ServerConnection, head: RequestHead) {
+  constructor(conn: DownstreamConnection, head: RequestHead) {
     this.conn = conn;
+    this.scheme = conn.scheme;
     this.hcm = conn.hcm;
     this.head = head;
     this.startTime = Date.now();
@@ -108,7 +109,6 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.requestComplete = endStream;
     const hcm = this.hcm;
     hcm.stats.downstream_rq_total.value++;
-    hcm.stats.downstream_rq_http1_total.value++;
     hcm.stats.downstream_rq_active.value++;
     if (!prepareRequest(this)) {
       this.keepAlive = false;
@@ -212,6 +212,11 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     const rm = this.route!.responseMutation;
     if (!rm.empty) rm.apply(res.headers, this);
     if (this.extraResponseMutation !== null) this.extraResponseMutation.apply(res.headers, this);
+    this.encodeHead(res, chunk, start, end, complete, serviceMs);
+  }
+
+  /** Writes the (mutated) upstream response head and any body bytes that came with it. */
+  protected encodeHead(res: ResponseHead, chunk: Buffer, start: number, end: number, complete: boolean, serviceMs: number): void {
     let h = statusLine(res.status) + this.relayedHeaders(res) + 'x-envoy-upstream-service-time: ' + serviceMs + '\r\n';
     h += res.status === 101 ? this.startTunnel() : this.framing(res);
     if (!this.keepAlive && !this.tunnel) h += 'connection: close\r\n';
@@ -292,6 +297,11 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.finishResponse();
   }
 
+  /** Upstream trailers (HTTP/2, e.g. gRPC status) end the response; HTTP/1.1 responses drop them. */
+  encodeTrailers(_trailers: string[]): void {
+    this.encodeEnd();
+  }
+
   onDownstreamDrain(): void {
     this.upstream?.resumeResponse();
   }
@@ -315,7 +325,8 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.writeLocal(status, body, extra, flag);
   }
 
-  private writeLocal(status: number, body: string, extra: string, flag: string): void {
+  /** Codec-specific from here down: the HTTP/2 stream (http2/server_stream.ts) overrides these. */
+  protected writeLocal(status: number, body: string, extra: string, flag: string): void {
     this.responseFlag = flag;
     this.status = status;
     this.responseStarted = true;
@@ -325,7 +336,7 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.finishResponse();
   }
 
-  private finishResponse(): void {
+  protected finishResponse(): void {
     if (this.done) return;
     this.done = true;
     if (this.tList !== null) this.tList.remove(this);

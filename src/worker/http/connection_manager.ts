@@ -1,6 +1,7 @@
 // Envoy's HTTP connection manager as configured on one filter chain: settings, stats, HTTP
 // filters and the route config it routes with. Connections it serves are tracked for draining.
 import type net from 'node:net';
+import type http2 from 'node:http2';
 import type { HcmSnap } from '../../shared/snapshot.ts';
 import { stats, type Counter, type Gauge, type Histogram } from '../stats/store.ts';
 import { Http1ServerConnection } from './http1/server_connection.ts';
@@ -10,6 +11,7 @@ import type { RouteConfig } from '../router/route_config.ts';
 import { httpFilterFactory, ROUTER_FILTER, type HttpFilter } from './filter_registry.ts';
 import { timerList, type TimerList } from '../timer_list.ts';
 import { H2ConnectServer } from './h2_connect.ts';
+import { Http2ServerConnection, sessionOptions } from './http2/server_connection.ts';
 import type { ConnectionInfo } from '../listener/connection_info.ts';
 import { log } from '../log.ts';
 
@@ -23,10 +25,13 @@ export class HcmStats {
   readonly downstream_cx_active: Gauge;
   readonly downstream_cx_http1_total: Counter;
   readonly downstream_cx_http1_active: Gauge;
+  readonly downstream_cx_http2_total: Counter;
+  readonly downstream_cx_http2_active: Gauge;
   readonly downstream_cx_destroy: Counter;
   readonly downstream_cx_protocol_error: Counter;
   readonly downstream_rq_total: Counter;
   readonly downstream_rq_http1_total: Counter;
+  readonly downstream_rq_http2_total: Counter;
   readonly downstream_rq_active: Gauge;
   readonly downstream_rq_completed: Counter;
   readonly downstream_rq_rx_reset: Counter;
@@ -42,10 +47,13 @@ export class HcmStats {
     this.downstream_cx_active = stats.gauge(p + 'downstream_cx_active');
     this.downstream_cx_http1_total = stats.counter(p + 'downstream_cx_http1_total');
     this.downstream_cx_http1_active = stats.gauge(p + 'downstream_cx_http1_active');
+    this.downstream_cx_http2_total = stats.counter(p + 'downstream_cx_http2_total');
+    this.downstream_cx_http2_active = stats.gauge(p + 'downstream_cx_http2_active');
     this.downstream_cx_destroy = stats.counter(p + 'downstream_cx_destroy');
     this.downstream_cx_protocol_error = stats.counter(p + 'downstream_cx_protocol_error');
     this.downstream_rq_total = stats.counter(p + 'downstream_rq_total');
     this.downstream_rq_http1_total = stats.counter(p + 'downstream_rq_http1_total');
+    this.downstream_rq_http2_total = stats.counter(p + 'downstream_rq_http2_total');
     this.downstream_rq_active = stats.gauge(p + 'downstream_rq_active');
     this.downstream_rq_completed = stats.counter(p + 'downstream_rq_completed');
     this.downstream_rq_rx_reset = stats.counter(p + 'downstream_rq_rx_reset');
@@ -78,7 +86,11 @@ export class HttpConnectionManager {
   readonly streamIdleTimer: TimerList | null;
   /** Lower-cased upgrade types allowed on this connection manager (upgrade_configs). */
   readonly upgradeTypes: string[];
-  private readonly h2: H2ConnectServer | null;
+  /** HTTP/2 session settings; null for codec_type HTTP1. */
+  readonly http2Options: http2.ServerSessionOptions | null;
+  /** CONNECT termination over HTTP/2 (allow_connect / a CONNECT upgrade config); null otherwise. */
+  readonly h2Connect: H2ConnectServer | null;
+  private readonly h2Connections = new Set<Http2ServerConnection>();
   /** x-envoy-retry-on / x-envoy-max-retries request headers are honoured, as in Envoy. */
   readonly honorRetryHeaders = true;
   draining = false;
@@ -103,17 +115,51 @@ export class HttpConnectionManager {
     this.idleTimer = snap.idleTimeoutMs > 0 ? timerList(snap.idleTimeoutMs) : null;
     this.streamIdleTimer = snap.streamIdleTimeoutMs > 0 ? timerList(snap.streamIdleTimeoutMs) : null;
     this.upgradeTypes = snap.upgradeTypes.map((t) => t.toLowerCase());
-    // HTTP/2 is only served for CONNECT termination (h2_connect.ts); other managers never look for it.
+    this.http2Options = snap.codecType === 'http1' ? null : sessionOptions(snap.http2, this.maxRequestHeadersBytes, snap.maxHeadersCount);
+    // HTTP/2 CONNECT streams are terminated by h2_connect.ts (HBONE); the HTTP/2 codec hands them over.
     const connect = snap.http2AllowConnect === true || this.upgradeTypes.includes('connect');
-    this.h2 = snap.codecType === 'http2' || (snap.codecType === 'auto' && connect) ? new H2ConnectServer(this) : null;
+    this.h2Connect = this.http2Options !== null && connect ? new H2ConnectServer(this) : null;
   }
 
+  /**
+   * codec_type HTTP2, or ALPN h2 on a TLS connection: HTTP/2 at once. Otherwise HTTP/1.1, which
+   * hands the connection over if it opens with the HTTP/2 preface (AUTO, h2c prior knowledge).
+   */
   newConnection(accepted: net.Socket, info: ConnectionInfo | null = null): net.Socket {
-    if (this.h2 !== null) return this.h2.newConnection(accepted, info, this.snap.codecType === 'http2' ? null : this.h1);
+    if (this.http2Options !== null && (this.snap.codecType === 'http2' || (accepted as { alpnProtocol?: string | false }).alpnProtocol === 'h2')) {
+      const initial = info?.initial ?? null;
+      if (info !== null) info.initial = null;
+      return new Http2ServerConnection(this, accepted, info, initial).socket;
+    }
     return new Http1ServerConnection(this, accepted, info).socket;
   }
 
-  private readonly h1 = (s: net.Socket, info: ConnectionInfo | null): net.Socket => new Http1ServerConnection(this, s, info).socket;
+  /** An HTTP/1.1 connection that opened with the HTTP/2 preface (`bytes`: everything read so far). */
+  switchToHttp2(c: Http1ServerConnection, bytes: Buffer): void {
+    // Still one downstream connection (counted when accepted): only its codec changes.
+    this.connections.delete(c);
+    this.stats.downstream_cx_http1_active.value--;
+    new Http2ServerConnection(this, c.socket, c.info, bytes, true);
+  }
+
+  http2ConnectionOpened(c: Http2ServerConnection, fromHttp1: boolean): void {
+    this.h2Connections.add(c);
+    if (!fromHttp1) {
+      this.stats.downstream_cx_total.value++;
+      this.stats.downstream_cx_active.value++;
+    }
+    this.stats.downstream_cx_http2_total.value++;
+    this.stats.downstream_cx_http2_active.value++;
+    this.idleTimer?.add(c, Date.now());
+    if (this.draining) c.drain();
+  }
+
+  http2ConnectionClosed(c: Http2ServerConnection): void {
+    if (!this.h2Connections.delete(c)) return;
+    this.stats.downstream_cx_active.value--;
+    this.stats.downstream_cx_http2_active.value--;
+    this.stats.downstream_cx_destroy.value++;
+  }
 
   connectionOpened(c: Http1ServerConnection): void {
     this.connections.add(c);
@@ -153,11 +199,11 @@ export class HttpConnectionManager {
   drain(): void {
     this.draining = true;
     for (const c of this.connections) c.drain();
-    this.h2?.drain();
+    for (const c of this.h2Connections) c.drain();
   }
 
   get activeConnections(): number {
-    return this.connections.size;
+    return this.connections.size + this.h2Connections.size;
   }
 }
 

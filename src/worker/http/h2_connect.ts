@@ -80,6 +80,12 @@ export class H2ConnectServer {
     return plain;
   }
 
+  /** A CONNECT stream of a session the HTTP/2 codec (http2/server_connection.ts) serves. */
+  serveConnect(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, info: ConnectionInfo | null): void {
+    if (stream.session !== undefined) this.infos.set(stream.session as http2.ServerHttp2Session, info);
+    this.onStream(stream, headers);
+  }
+
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     const hcm = this.hcm;
     hcm.stats.downstream_rq_total.value++;

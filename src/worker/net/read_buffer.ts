@@ -14,6 +14,11 @@ export function pinReadBuffer(): void {
   current = Buffer.allocUnsafe(SIZE);
 }
 
+/** True when `b` lies in the buffer reads currently go to: it must be copied to outlive the read callback. */
+export function inReadBuffer(b: Uint8Array): boolean {
+  return b.buffer === current.buffer;
+}
+
 /** Writes bytes that may live in the read buffer; pins it if the write was queued. */
 export function writeShared(sock: net.Socket, data: Uint8Array): boolean {
   const ok = sock.write(data);

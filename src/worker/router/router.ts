@@ -8,14 +8,14 @@ import type { ResponseHead } from '../http/http1/parser.ts';
 import { LocalBody, ResponseFlag } from '../http/local_reply.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
-import { ResetReason, type Http1ClientConnection, type ResetReasonValue, type UpstreamStream } from '../upstream/http1_client.ts';
+import { ResetReason, type ResetReasonValue, type UpstreamStream } from '../upstream/http1_client.ts';
+import type { ConnPool, UpstreamConnection } from '../upstream/upstream_connection.ts';
 import type { TimerList, TimerNode } from '../timer_list.ts';
 import { getHeader } from './header_mutation.ts';
 import { RetryState, type AttemptFailure } from './retry_state.ts';
 import { buildRequestHead } from './upstream_head.ts';
 import { startShadows } from './shadow.ts';
 import { lbContext, rejectOpenBreaker } from './upstream_select.ts';
-import type { Http1ConnPool } from '../upstream/http1_conn_pool.ts';
 
 export function routeToCluster(stream: ActiveStream, action: RouteActionSnap): void {
   const name = clusterName(stream, action);
@@ -104,7 +104,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
   readonly host: Host;
   readonly headString: string;
   readonly isHeadRequest: boolean;
-  private conn: Http1ClientConnection | null = null;
+  private conn: UpstreamConnection | null = null;
   private queued: Buffer[] | null = null;
   private requestEnded = false;
   private sentBody = false;
@@ -114,7 +114,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
   private startTime = 0;
   private finished = false;
   /** The host's pool for the route's priority (its circuit breakers apply). */
-  private readonly pool: Http1ConnPool;
+  private readonly pool: ConnPool;
   tPrev: TimerNode | null = null;
   tNext: TimerNode | null = null;
   tDeadline = 0;
@@ -128,7 +128,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     this.headString = stream.upstreamHead ??= buildRequestHead(stream, host);
     this.isRetry = stream.retry !== null && stream.retry.attempts > 1;
     const a = stream.route!.action;
-    this.pool = host.http1Pool(a.kind === 'route' && a.priority === 'high' ? 1 : 0);
+    this.pool = host.connPool(a.kind === 'route' && a.priority === 'high' ? 1 : 0, stream);
   }
 
   start(): void {
@@ -162,7 +162,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     this.stream.requestCompleteForUpstream();
   }
 
-  onPoolReady(conn: Http1ClientConnection): void {
+  onPoolReady(conn: UpstreamConnection): void {
     this.conn = conn;
     conn.write(this.headString);
     const pending = this.isRetry ? this.stream.bodyCopy : this.queued;
@@ -247,6 +247,12 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
     this.stream.encodeEnd();
   }
 
+  /** HTTP/2 upstream trailers (gRPC status) end the response. */
+  onResponseTrailers(trailers: string[]): void {
+    this.finish();
+    this.stream.encodeTrailers(trailers);
+  }
+
   onReset(reason: ResetReasonValue, receivedBytes: boolean): void {
     const conn = this.conn;
     this.conn = null;
@@ -270,7 +276,7 @@ export class UpstreamRequest implements UpstreamStream, TimerNode {
    * A keep-alive connection the upstream closed just as we reused it: nothing was received and no
    * body was sent, so sending the request once more on a new connection cannot duplicate it.
    */
-  private shouldRetryOnFreshConnection(conn: Http1ClientConnection | null, receivedBytes: boolean): boolean {
+  private shouldRetryOnFreshConnection(conn: UpstreamConnection | null, receivedBytes: boolean): boolean {
     return conn !== null && conn.requests > 1 && !receivedBytes && !this.sentBody && !this.reuseRetried && !this.stream.done;
   }
 

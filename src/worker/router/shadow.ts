@@ -2,7 +2,8 @@
 // `-shadow` appended to the host; the reply is read and dropped and never delays the real one.
 import type { ActiveStream } from '../http/active_stream.ts';
 import type { ResponseHead } from '../http/http1/parser.ts';
-import type { Http1ClientConnection, UpstreamStream } from '../upstream/http1_client.ts';
+import type { UpstreamStream } from '../upstream/http1_client.ts';
+import type { UpstreamConnection } from '../upstream/upstream_connection.ts';
 import { buildRequestHead } from './upstream_head.ts';
 
 class ShadowRequest implements UpstreamStream {
@@ -16,7 +17,7 @@ class ShadowRequest implements UpstreamStream {
     this.body = body;
   }
 
-  onPoolReady(conn: Http1ClientConnection): void {
+  onPoolReady(conn: UpstreamConnection): void {
     conn.write(this.headString);
     for (const b of this.body) conn.write(b);
     conn.requestEnded = true;
@@ -41,6 +42,6 @@ export function startShadows(stream: ActiveStream): void {
     if (host === null) continue;
     cluster!.stats.upstream_rq_total.value++;
     const head = buildRequestHead(stream, host, '-shadow');
-    host.http1Pool().newStream(new ShadowRequest(head, stream.head.method === 'HEAD', stream.bodyCopy));
+    host.connPool(0, stream).newStream(new ShadowRequest(head, stream.head.method === 'HEAD', stream.bodyCopy));
   }
 }

@@ -151,9 +151,10 @@ export class Cluster implements ReportingCluster {
 
   // ---- connections (tcp_proxy counts its own here too)
 
-  connectionOpened(): void {
+  connectionOpened(http2 = false): void {
     this.stats.upstream_cx_total.value++;
-    this.stats.upstream_cx_http1_total.value++;
+    if (http2) this.stats.upstream_cx_http2_total.value++;
+    else this.stats.upstream_cx_http1_total.value++;
     this.stats.upstream_cx_active.value++;
     if (!this.sawTraffic) this.noteTraffic();
   }

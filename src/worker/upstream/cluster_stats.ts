@@ -13,6 +13,7 @@ export class ClusterStats {
   readonly upstream_cx_total: Counter;
   readonly upstream_cx_active: Gauge;
   readonly upstream_cx_http1_total: Counter;
+  readonly upstream_cx_http2_total: Counter;
   readonly upstream_cx_connect_fail: Counter;
   readonly upstream_cx_connect_timeout: Counter;
   readonly upstream_cx_destroy: Counter;
@@ -50,6 +51,7 @@ export class ClusterStats {
     this.upstream_cx_total = stats.counter(p + 'upstream_cx_total');
     this.upstream_cx_active = stats.gauge(p + 'upstream_cx_active');
     this.upstream_cx_http1_total = stats.counter(p + 'upstream_cx_http1_total');
+    this.upstream_cx_http2_total = stats.counter(p + 'upstream_cx_http2_total');
     this.upstream_cx_connect_fail = stats.counter(p + 'upstream_cx_connect_fail');
     this.upstream_cx_connect_timeout = stats.counter(p + 'upstream_cx_connect_timeout');
     this.upstream_cx_destroy = stats.counter(p + 'upstream_cx_destroy');

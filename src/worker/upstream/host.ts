@@ -8,6 +8,10 @@ import type { HostOutcomeCounter } from './outlier_reporter.ts';
 import type net from 'node:net';
 import { connectShared, type ReadCallback } from '../net/read_buffer.ts';
 import { InternalConnector, internalKey, type InternalTarget } from '../internal/upstream.ts';
+import { Http2ConnPool } from './http2_conn_pool.ts';
+import type { ConnPool } from './upstream_connection.ts';
+import { upstreamTlsFor } from '../tls/cluster_tls.ts';
+import { TLS_READY, type UpstreamTls } from '../tls/upstream_tls.ts';
 
 export class Host {
   readonly cluster: Cluster;
@@ -25,6 +29,13 @@ export class Host {
   readonly internalConnector: InternalConnector | null;
   /** Opens a connection reading into the shared buffer ('connect', 'end', 'close' as a net.Socket). */
   readonly connect: (cb: ReadCallback) => net.Socket;
+  /** The TLS this host's connections use (transport_socket / transport_socket_matches); null: plaintext. */
+  readonly tls: UpstreamTls | null;
+  /** What the socket from connect() emits once usable: 'connect', or TLS_READY after the handshake. */
+  readonly connectEvent: string;
+  /** auto_config: ALPN chose HTTP/1.1 on this host, so its requests use the HTTP/1.1 pool. */
+  alpnHttp1 = false;
+  private readonly h2Pools: (Http2ConnPool | undefined)[] = [];
   /** Flags from the endpoint's EDS health status. */
   readonly edsFlags: number;
   /** EDS flags plus the ones the primary pushed (active health checks, outlier ejection). */
@@ -70,7 +81,14 @@ export class Host {
     this.key = internal !== null ? internalKey(internal) : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     // Chosen once: network hosts keep the plain connectShared call; internal ones go through the registry.
     const ic = this.internalConnector;
-    this.connect = ic === null ? (cb) => connectShared(address, port, cb) : (cb) => ic.connect(cb);
+    const tls = (this.tls = ic === null ? upstreamTlsFor(cluster.snap, opts.metadata) : null);
+    this.connectEvent = tls === null ? 'connect' : TLS_READY;
+    if (tls !== null) {
+      const alpn = tls.alpnFor(['http/1.1']);
+      this.connect = (cb) => tls.connect(address, port, alpn, cb);
+    } else {
+      this.connect = ic === null ? (cb) => connectShared(address, port, cb) : (cb) => ic.connect(cb);
+    }
   }
 
   get healthy(): boolean {
@@ -91,8 +109,24 @@ export class Host {
     return this.pools[priority] ?? (this.pools[priority] = new Http1ConnPool(this, priority));
   }
 
+  /**
+   * The pool a request goes to: the cluster's upstream protocol decides (explicit HTTP/2, the
+   * downstream's protocol, or ALPN over TLS for auto_config).
+   */
+  connPool(priority: number, stream: { readonly protocol: string }): ConnPool {
+    const p = this.cluster.snap.upstreamProtocol;
+    if (p === 'http1') return this.http1Pool(priority);
+    const h2 = p === 'http2' || (p === 'downstream' && stream.protocol === 'HTTP/2') || (p === 'auto' && this.tls !== null && !this.alpnHttp1);
+    return h2 && this.internalConnector === null ? this.http2Pool(priority) : this.http1Pool(priority);
+  }
+
+  http2Pool(priority = 0): Http2ConnPool {
+    return this.h2Pools[priority] ?? (this.h2Pools[priority] = new Http2ConnPool(this, priority));
+  }
+
   /** Stops new streams; idle connections close now, busy ones after their response. */
   drain(): void {
     for (const p of this.pools) p?.drain();
+    for (const p of this.h2Pools) p?.drain();
   }
 }

@@ -5,6 +5,7 @@ import type net from 'node:net';
 import { findHeadEnd, parseResponseHead, ResponseHead } from '../http/http1/parser.ts';
 import { ChunkedScanner } from '../http/http1/body.ts';
 import type { Http1ConnPool } from './http1_conn_pool.ts';
+import type { UpstreamConnection } from './upstream_connection.ts';
 import { writeShared } from '../net/read_buffer.ts';
 
 /** Why a stream could not get, or lost, its upstream connection. */
@@ -24,12 +25,14 @@ export interface UpstreamStream {
   readonly headString: string;
   readonly isHeadRequest: boolean;
   /** Called once the stream owns `conn`: send the head, then any request body. */
-  onPoolReady(conn: Http1ClientConnection): void;
+  onPoolReady(conn: UpstreamConnection): void;
   onPoolFailure(reason: ResetReasonValue): void;
   /** `complete` when the whole response (head and body) was in this chunk. */
   onResponseHead(res: ResponseHead, chunk: Buffer, start: number, end: number, complete: boolean): void;
   onResponseData(chunk: Buffer, start: number, end: number): void;
   onResponseEnd(): void;
+  /** HTTP/2 upstreams: the response ended with trailers (gRPC status); without it they are dropped. */
+  onResponseTrailers?(trailers: string[]): void;
   onReset(reason: ResetReasonValue, receivedBytes: boolean): void;
   onUpstreamDrain(): void;
 }
@@ -44,7 +47,7 @@ const ST_TUNNEL = 5;
 
 const MAX_RESPONSE_HEAD = 96 * 1024;
 
-export class Http1ClientConnection {
+export class Http1ClientConnection implements UpstreamConnection {
   readonly socket: net.Socket;
   readonly pool: Http1ConnPool;
   stream: UpstreamStream | null = null;
@@ -65,7 +68,7 @@ export class Http1ClientConnection {
   constructor(pool: Http1ConnPool, address: string, port: number, connectTimeoutMs: number) {
     this.pool = pool;
     const s = (this.socket = pool.host.connect((c) => this.onData(c)));
-    s.on('connect', () => this.onConnect());
+    s.on(pool.host.connectEvent, () => this.onConnect());
     s.on('drain', () => this.stream?.onUpstreamDrain());
     s.on('end', () => this.onEnd());
     s.on('error', () => {});

@@ -3,6 +3,7 @@
 import type { ClusterSnap } from '../../../shared/snapshot.ts';
 import { anyBody, anyType, checkRest, durationMs, join, num, obj, str, unsupported, type Ctx, type Obj } from './context.ts';
 import { clusterExtensions } from './registry.ts';
+import { http2Options } from './http2_options.ts';
 
 const HTTP_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HOUR_MS = 3_600_000;
@@ -13,7 +14,7 @@ export const PROTOCOL_FIELDS = [
 ];
 const LEGACY_FIELDS = PROTOCOL_FIELDS.slice(1);
 
-type Protocol = Pick<ClusterSnap, 'upstreamProtocol' | 'maxRequestsPerConnection' | 'idleTimeoutMs'>;
+type Protocol = Pick<ClusterSnap, 'upstreamProtocol' | 'maxRequestsPerConnection' | 'idleTimeoutMs' | 'http2'>;
 
 export function upstreamProtocol(c: Obj, path: string, ctx: Ctx): Protocol {
   const optsPath = join(path, 'typed_extension_protocol_options');
@@ -33,51 +34,50 @@ function httpProtocolOptions(o: Obj, path: string, ctx: Ctx): Protocol {
     http_filters: 'upstream HTTP filters are not supported',
   });
   if (o.upstream_http_protocol_options !== undefined) checkRest(ctx, obj(o.upstream_http_protocol_options), join(path, 'upstream_http_protocol_options'), []);
-  return { upstreamProtocol: protocolChoice(o, path, ctx), ...common(obj(o.common_http_protocol_options), join(path, 'common_http_protocol_options'), ctx) };
+  return { ...protocolChoice(o, path, ctx), ...common(obj(o.common_http_protocol_options), join(path, 'common_http_protocol_options'), ctx) };
 }
 
-function protocolChoice(o: Obj, path: string, ctx: Ctx): ClusterSnap['upstreamProtocol'] {
+function protocolChoice(o: Obj, path: string, ctx: Ctx): Pick<Protocol, 'upstreamProtocol' | 'http2'> {
+  const CODECS = ['http_protocol_options', 'http2_protocol_options'];
+  const H3 = { http3_protocol_options: 'HTTP/3 upstreams are not supported' };
   if (o.explicit_http_config !== undefined) {
     const e = obj(o.explicit_http_config);
     const ep = join(path, 'explicit_http_config');
-    checkRest(ctx, e, ep, ['http_protocol_options', 'http2_protocol_options'], { http3_protocol_options: 'HTTP/3 upstreams are not supported' });
-    codecOptions(e, ep, ctx);
-    return e.http2_protocol_options !== undefined ? 'http2' : 'http1';
+    checkRest(ctx, e, ep, CODECS, H3);
+    const http2 = codecOptions(e, ep, ctx);
+    return { upstreamProtocol: e.http2_protocol_options !== undefined ? 'http2' : 'http1', http2 };
   }
   if (o.use_downstream_protocol_config !== undefined) {
-    unsupported(ctx, join(path, 'use_downstream_protocol_config'), 'matching the downstream protocol is not supported; HTTP/1.1 is used upstream');
-    return 'http1';
+    const d = obj(o.use_downstream_protocol_config);
+    const dp = join(path, 'use_downstream_protocol_config');
+    checkRest(ctx, d, dp, CODECS, H3);
+    return { upstreamProtocol: 'downstream', http2: codecOptions(d, dp, ctx) };
   }
   if (o.auto_config !== undefined) {
     const a = obj(o.auto_config);
     const ap = join(path, 'auto_config');
-    checkRest(ctx, a, ap, ['http_protocol_options', 'http2_protocol_options'], { http3_protocol_options: 'HTTP/3 upstreams are not supported' });
-    codecOptions(a, ap, ctx);
-    return 'auto';
+    checkRest(ctx, a, ap, CODECS, H3);
+    return { upstreamProtocol: 'auto', http2: codecOptions(a, ap, ctx) };
   }
-  return 'http1';
+  return { upstreamProtocol: 'http1', http2: null };
 }
 
-/** HTTP/1 and HTTP/2 codec tuning is not applied yet; each set option is reported. */
-function codecOptions(o: Obj, path: string, ctx: Ctx): void {
-  for (const f of ['http_protocol_options', 'http2_protocol_options']) {
-    if (o[f] !== undefined) checkRest(ctx, obj(o[f]), join(path, f), []);
-  }
+/** HTTP/2 options (Envoy's defaults when the field is absent); HTTP/1 codec tuning is reported as ignored. */
+function codecOptions(o: Obj, path: string, ctx: Ctx): ClusterSnap['http2'] {
+  if (o.http_protocol_options !== undefined) checkRest(ctx, obj(o.http_protocol_options), join(path, 'http_protocol_options'), []);
+  return http2Options(o.http2_protocol_options, join(path, 'http2_protocol_options'), ctx);
 }
 
-function common(o: Obj, path: string, ctx: Ctx): Omit<Protocol, 'upstreamProtocol'> {
+function common(o: Obj, path: string, ctx: Ctx): Omit<Protocol, 'upstreamProtocol' | 'http2'> {
   checkRest(ctx, o, path, ['idle_timeout', 'max_requests_per_connection']);
   return { idleTimeoutMs: durationMs(o.idle_timeout, HOUR_MS), maxRequestsPerConnection: num(o.max_requests_per_connection, 0) };
 }
 
 function legacy(c: Obj, path: string, ctx: Ctx): Protocol {
-  codecOptions(c, path, ctx);
+  const http2 = codecOptions(c, path, ctx);
   let upstreamProtocol: ClusterSnap['upstreamProtocol'] = c.http2_protocol_options !== undefined ? 'http2' : 'http1';
-  if (str(c.protocol_selection) === 'USE_DOWNSTREAM_PROTOCOL') {
-    unsupported(ctx, join(path, 'protocol_selection'), 'matching the downstream protocol is not supported; HTTP/1.1 is used upstream');
-    upstreamProtocol = 'http1';
-  }
+  if (str(c.protocol_selection) === 'USE_DOWNSTREAM_PROTOCOL') upstreamProtocol = 'downstream';
   if (c.upstream_http_protocol_options !== undefined) checkRest(ctx, obj(c.upstream_http_protocol_options), join(path, 'upstream_http_protocol_options'), []);
   const cm = common(obj(c.common_http_protocol_options), join(path, 'common_http_protocol_options'), ctx);
-  return { upstreamProtocol, idleTimeoutMs: cm.idleTimeoutMs, maxRequestsPerConnection: num(c.max_requests_per_connection, cm.maxRequestsPerConnection) };
+  return { upstreamProtocol, http2, idleTimeoutMs: cm.idleTimeoutMs, maxRequestsPerConnection: num(c.max_requests_per_connection, cm.maxRequestsPerConnection) };
 }

@@ -25,6 +25,8 @@ export class Http1ServerConnection implements TimerNode {
   readonly hcm: HttpConnectionManager;
   /** Addresses restored by listener filters, dynamic metadata; null for a plain connection. */
   readonly info: ConnectionInfo | null;
+  /** 'https' over TLS (the chain terminated it), else 'http'. */
+  readonly scheme: string;
   stream: ActiveStream | null = null;
   closing = false;
   private buf: Buffer | null = null;
@@ -33,6 +35,8 @@ export class Http1ServerConnection implements TimerNode {
   private readonly chunked = new ChunkedScanner();
   private requests = 0;
   private readPaused = false;
+  /** The connection became HTTP/2 (the preface arrived): its socket belongs to the HTTP/2 codec. */
+  private switched = false;
   // TimerNode: connection idle timeout while no stream is active.
   tPrev: TimerNode | null = null;
   tNext: TimerNode | null = null;
@@ -43,6 +47,7 @@ export class Http1ServerConnection implements TimerNode {
     this.hcm = hcm;
     this.info = info;
     const socket = (this.socket = adoptAccepted(accepted, (c) => this.onData(c)));
+    this.scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     socket.on('drain', () => this.stream?.onDownstreamDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
@@ -116,6 +121,8 @@ export class Http1ServerConnection implements TimerNode {
     const head = new RequestHead();
     const st = parseRequestHead(data.latin1Slice(0, headEnd), head, hcm.maxHeadersCount);
     if (st !== 0) {
+      // codec_type AUTO: a connection opening with the HTTP/2 preface is handed to the HTTP/2 codec.
+      if (head.method === 'PRI' && this.requests === 0 && hcm.http2Options !== null) return this.switchToHttp2(data);
       this.protocolError(st, st === 431 ? LocalBody.HEADERS_TOO_LARGE : st === 501 ? LocalBody.NOT_IMPLEMENTED : LocalBody.BAD_REQUEST);
       return false;
     }
@@ -131,8 +138,19 @@ export class Http1ServerConnection implements TimerNode {
     const stream = (this.stream = new ActiveStream(this, head));
     if (hcm.maxRequestsPerConnection > 0 && this.requests >= hcm.maxRequestsPerConnection) stream.keepAlive = false;
     if (head.expectContinue && this.bodyMode !== BODY_NONE) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    hcm.stats.downstream_rq_http1_total.value++;
     stream.decodeHeaders(this.bodyMode === BODY_NONE);
     return true;
+  }
+
+  /** Prior-knowledge h2c: the socket and every byte read so far go to the HTTP/2 codec. */
+  private switchToHttp2(data: Buffer): false {
+    this.closing = true;
+    this.switched = true;
+    this.buf = null;
+    if (this.tList !== null) this.tList.remove(this);
+    this.hcm.switchToHttp2(this, Buffer.from(data));
+    return false;
   }
 
   private onBody(chunk: Buffer, start: number): void {
@@ -222,6 +240,7 @@ export class Http1ServerConnection implements TimerNode {
   private onEnd(): void {
     // Half-close from the client: finish the current response, then close. (After our own
     // `connection: close` reply the write side is already ended; ending it again allocates an error.)
+    if (this.switched) return;
     if (this.stream === null) {
       if (!this.socket.writableEnded) this.socket.end();
     } else if (this.bodyMode === BODY_TUNNEL) {
@@ -231,6 +250,7 @@ export class Http1ServerConnection implements TimerNode {
   }
 
   private onClose(): void {
+    if (this.switched) return;
     this.closing = true;
     if (this.tList !== null) this.tList.remove(this);
     const s = this.stream;
