@@ -11,6 +11,8 @@ import { bootstrapJson, cluster, exchange, listenerAt, startNamed, startTcpServe
 const PAYLOAD = 8 * 1024 * 1024;
 
 let sink: TcpServer;
+let slow: TcpServer;
+let slowReceived: { hash: string; bytes: number } | null = null;
 let a: TcpServer;
 let b: TcpServer;
 let proxy: Proxy;
@@ -52,16 +54,32 @@ function answer(): Buffer {
 
 before(async () => {
   sink = await startSink();
+  // Reads nothing for 400 ms, then everything: the proxy must stop reading the client meanwhile.
+  slow = await startTcpServer((s) => {
+    s.pause();
+    const h = createHash('sha256');
+    let n = 0;
+    s.on('data', (d) => {
+      h.update(d);
+      n += d.length;
+    });
+    s.on('end', () => {
+      slowReceived = { hash: h.digest('hex'), bytes: n };
+      s.end();
+    });
+    setTimeout(() => s.resume(), 400);
+  });
   a = await startNamed('A');
   b = await startNamed('B');
   const dead = net.createServer();
   await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
   deadPort = (dead.address() as net.AddressInfo).port;
   await new Promise((r) => dead.close(r));
-  for (const n of ['big', 'weighted', 'dead', 'retry', 'idle', 'duration', 'limit']) ports[n] = await freePort();
+  for (const n of ['big', 'slow', 'weighted', 'dead', 'retry', 'idle', 'duration', 'limit']) ports[n] = await freePort();
   const adminPort = await freePort();
   const listeners = [
     listenerAt('big', ports.big, [{ filters: [tcpProxy('big', 'sink')] }]),
+    listenerAt('slow', ports.slow, [{ filters: [tcpProxy('slow', 'slow')] }], { per_connection_buffer_limit_bytes: 32768 }),
     listenerAt('weighted', ports.weighted, [{ filters: [tcpProxy('weighted', '', { cluster: undefined, weighted_clusters: { clusters: [{ name: 'a', weight: 1 }, { name: 'b', weight: 3 }] } })] }]),
     listenerAt('dead', ports.dead, [{ filters: [tcpProxy('dead', 'dead')] }]),
     listenerAt('retry', ports.retry, [{ filters: [tcpProxy('retry', 'half_dead', { max_connect_attempts: 3 })] }]),
@@ -76,6 +94,7 @@ before(async () => {
   ];
   const clusters = [
     cluster('sink', [sink.port]),
+    cluster('slow', [slow.port]),
     cluster('a', [a.port]),
     cluster('b', [b.port]),
     cluster('dead', [deadPort]),
@@ -87,7 +106,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
-  for (const s of [sink, a, b]) await s?.close();
+  for (const s of [sink, slow, a, b]) await s?.close();
 });
 
 test('an 8 MiB payload is relayed byte-exact; the client FIN reaches the upstream, which then answers 4 MiB', async () => {
@@ -134,6 +153,27 @@ test('an 8 MiB payload is relayed byte-exact; the client FIN reaches the upstrea
   assert.equal(s['tcp.big.downstream_cx_rx_bytes_total'], PAYLOAD);
   assert.equal(s['tcp.big.downstream_cx_tx_bytes_total'], PAYLOAD / 2);
   assert.equal(s['cluster.sink.upstream_cx_tx_bytes_total'], PAYLOAD);
+});
+
+test('backpressure: a stalled upstream pauses reading from the client, then everything arrives', async () => {
+  const sent = randomBytes(24 * 1024 * 1024);
+  await new Promise<void>((resolve, reject) => {
+    const c = net.connect({ port: ports.slow, host: '127.0.0.1', allowHalfOpen: true });
+    const t = setTimeout(() => reject(new Error('timed out')), 20000);
+    c.on('end', () => c.end());
+    c.on('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    c.on('error', reject);
+    c.on('connect', () => c.end(sent));
+  });
+  assert.ok(slowReceived !== null);
+  assert.equal(slowReceived.bytes, sent.length);
+  assert.equal(slowReceived.hash, createHash('sha256').update(sent).digest('hex'));
+  const s = await waitStats(proxy, (x) => (x['tcp.slow.downstream_flow_control_resumed_reading_total'] ?? 0) >= 1);
+  assert.ok(s['tcp.slow.downstream_flow_control_paused_reading_total'] >= 1);
+  assert.ok(s['tcp.slow.downstream_flow_control_resumed_reading_total'] >= 1);
 });
 
 test('upstream FIN first: the client gets it and can still send, which the upstream receives', async () => {
