@@ -1,92 +1,27 @@
 // HTTP/2 CONNECT termination for the HTTP connection manager (the HBONE shape: a client opens
-// CONNECT streams on an h2c connection; each becomes a TCP or internal connection upstream).
-// HTTP/2 is served by node:http2 — only CONNECT streams are: the HTTP/1.1 codec is this proxy's
-// own, and other HTTP/2 requests get a 501 until a native HTTP/2 codec exists. With codec AUTO a
-// connection is routed here when it opens with the HTTP/2 preface; others go to HTTP/1.1.
+// CONNECT streams on an HTTP/2 connection; each becomes a TCP or internal connection upstream).
+// The HTTP/2 codec (http2/server_connection.ts) hands CONNECT streams here when the manager
+// allows CONNECT (http2_protocol_options.allow_connect or a CONNECT upgrade config); routing,
+// the allow/terminate/forward decision and the upstream side are shared with HTTP/1.1
+// (connect_tunnel.ts). Each stream has flow control and half-close (END_STREAM <-> FIN).
 import http2 from 'node:http2';
-import type net from 'node:net';
 import type { HttpConnectionManager } from './connection_manager.ts';
-import { ConnectionInfo } from '../listener/connection_info.ts';
+import type { ConnectionInfo } from '../listener/connection_info.ts';
 import type { MatchInput } from '../router/header_matcher.ts';
 import type { FormatContext } from '../router/formatter.ts';
 import { RequestHead } from './http1/parser.ts';
-import { adoptAccepted, adoptPlain } from '../net/read_buffer.ts';
 import { connectMode, connectTarget, ConnectUpstream } from './connect_tunnel.ts';
 import type { UpstreamCallbacks } from '../tcp/tunnel.ts';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
 export class H2ConnectServer {
   private readonly hcm: HttpConnectionManager;
-  private readonly server: http2.Http2Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly infos = new WeakMap<http2.ServerHttp2Session, ConnectionInfo | null>();
-  private pendingInfo: ConnectionInfo | null = null;
 
   constructor(hcm: HttpConnectionManager) {
     this.hcm = hcm;
-    this.server = http2.createServer();
-    this.server.on('session', (s: http2.ServerHttp2Session) => {
-      this.infos.set(s, this.pendingInfo);
-      this.sessions.add(s);
-      s.on('error', () => {});
-      s.once('close', () => {
-        this.sessions.delete(s);
-        hcm.stats.downstream_cx_active.value--;
-        hcm.stats.downstream_cx_destroy.value++;
-      });
-      hcm.stats.downstream_cx_total.value++;
-      hcm.stats.downstream_cx_active.value++;
-    });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
   }
 
-  /**
-   * Takes an accepted connection. `h1` serves it when it turns out not to be HTTP/2 (codec AUTO);
-   * null: it is HTTP/2 without looking. Returns the socket whose 'close' ends the connection.
-   */
-  newConnection(accepted: net.Socket, info: ConnectionInfo | null, h1: ((s: net.Socket, info: ConnectionInfo | null) => net.Socket) | null): net.Socket {
-    const initial = info?.initial ?? null;
-    const verdict = h1 === null ? true : isPreface(initial ?? Buffer.alloc(0));
-    if (verdict !== undefined) return this.dispatch(accepted, info, initial, verdict ? null : h1);
-    // Not enough bytes to tell yet: read until we can.
-    let buf = initial;
-    const sniff = adoptAccepted(accepted, (c) => {
-      buf = buf === null ? Buffer.from(c) : Buffer.concat([buf, c]);
-      const v = isPreface(buf);
-      if (v === undefined) return;
-      sniff.pause();
-      sniff.removeAllListeners('end');
-      const real = this.dispatch(sniff, info, buf, v ? null : h1);
-      if (real !== sniff) real.once('close', () => sniff.emit('close'));
-    });
-    sniff.once('end', () => sniff.destroy());
-    sniff.on('error', () => {});
-    return sniff;
-  }
-
-  private dispatch(sock: net.Socket, info: ConnectionInfo | null, bytes: Buffer | null, h1: ((s: net.Socket, info: ConnectionInfo | null) => net.Socket) | null): net.Socket {
-    if (h1 !== null) {
-      if (info === null && bytes !== null) info = new ConnectionInfo(sock, false, null);
-      if (info !== null) info.initial = bytes;
-      return h1(sock, info);
-    }
-    const plain = adoptPlain(sock);
-    if (bytes !== null && bytes.length > 0) plain.unshift(bytes);
-    if (info !== null) info.initial = null;
-    this.pendingInfo = info;
-    this.server.emit('connection', plain);
-    this.pendingInfo = null;
-    return plain;
-  }
-
-  /** A CONNECT stream of a session the HTTP/2 codec (http2/server_connection.ts) serves. */
+  /** A CONNECT stream of a session the HTTP/2 codec serves; `info` is its connection's. */
   serveConnect(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, info: ConnectionInfo | null): void {
-    if (stream.session !== undefined) this.infos.set(stream.session as http2.ServerHttp2Session, info);
-    this.onStream(stream, headers);
-  }
-
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     const hcm = this.hcm;
     hcm.stats.downstream_rq_total.value++;
     stream.on('error', () => {});
@@ -107,21 +42,8 @@ export class H2ConnectServer {
     const t = connectTarget(hcm, a, input.head.headers);
     if (t === 'no_cluster') return reply(hcm, stream, a.clusterNotFoundResponseCode);
     if (typeof t === 'string') return reply(hcm, stream, 503);
-    const info = this.infos.get(stream.session as http2.ServerHttp2Session) ?? null;
     new H2ConnectBridge(hcm, stream, info, t.cluster, t.host, mode, authority);
   }
-
-  /** Graceful close: GOAWAY; open tunnels finish. */
-  drain(): void {
-    for (const s of this.sessions) s.close();
-  }
-}
-
-/** true: HTTP/2 preface; false: not; undefined: too few bytes to tell. */
-function isPreface(b: Buffer): boolean | undefined {
-  const n = Math.min(b.length, PREFACE.length);
-  if (b.compare(PREFACE, 0, n, 0, n) !== 0) return false;
-  return n === PREFACE.length ? true : undefined;
 }
 
 function matchInput(headers: http2.IncomingHttpHeaders, authority: string): MatchInput {

@@ -50,21 +50,6 @@ export function adoptAccepted(accepted: net.Socket, cb: ReadCallback): net.Socke
   return new net.Socket({ handle, allowHalfOpen: true, onread: onread(cb) } as net.SocketConstructorOpts);
 }
 
-/**
- * Moves a paused connection into a plain stream socket (no shared buffer), for consumers that
- * take over the handle themselves (node:http2). An internal connection already is one.
- */
-export function adoptPlain(sock: net.Socket): net.Socket {
-  const s = sock as unknown as { _handle: unknown };
-  const handle = s._handle;
-  if (handle === undefined) {
-    sock.removeAllListeners('data');
-    return sock;
-  }
-  s._handle = null;
-  return new net.Socket({ handle, allowHalfOpen: true } as net.SocketConstructorOpts);
-}
-
 /** An upstream connection reading into the shared buffer. */
 export function connectShared(host: string, port: number, cb: ReadCallback): net.Socket {
   return net.connect({ host, port, noDelay: true, allowHalfOpen: true, onread: onread(cb) });
