@@ -2,7 +2,7 @@
 // with their endpoints, then changes one of them, then pushes one route config of 10,000 routes.
 // Each figure runs from the control plane's push to the primary's "snapshot live on all
 // workers" log line that follows the proxy's ACK (every worker applied the snapshot).
-//   node bench/xds_push.ts [--clusters 10000] [--workers 2]
+//   node bench/xds_push.ts [--clusters 10000] [--workers 2] [--debug]
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort, NODE, ROOT, stopProcess, writeConfig } from '../test/lib/proxy.ts';
@@ -28,7 +28,8 @@ const boot = {
   dynamic_resources: { ads_config: apiSource('GRPC'), cds_config: { ads: {} }, lds_config: { ads: {} } },
   static_resources: { clusters: [xdsCluster(cp.port)] },
 };
-const proc = spawn(NODE, [path.join(ROOT, 'src/orion.js'), '-c', writeConfig(JSON.stringify(boot))], {
+const debug = process.argv.includes('--debug');
+const proc = spawn(NODE, [path.join(ROOT, 'src/orion.js'), '-c', writeConfig(JSON.stringify(boot)), ...(debug ? ['-l', 'debug'] : [])], {
   env: { ...process.env, ORION_CPU_LIMIT: String(WORKERS) },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -41,6 +42,7 @@ proc.stdout!.on('data', (d: Buffer) => {
     const line = buf.slice(0, nl);
     buf = buf.slice(nl + 1);
     if (line.includes('snapshot live on all workers')) live.push({ at: Date.now(), ms: JSON.parse(line).ms });
+    if (debug && line.includes('xDS update processed')) console.log(line);
   }
 });
 proc.stderr!.pipe(process.stderr);

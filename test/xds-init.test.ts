@@ -47,7 +47,7 @@ before(async () => {
   cp.answering = false;
   await cp.start();
   [adminPort, port] = [await freePort(), await freePort()];
-  const timeout = { initial_fetch_timeout: '0.4s' };
+  const timeout = { initial_fetch_timeout: '1s' };
   const boot = {
     node: { id: 'init-node' },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
@@ -68,11 +68,16 @@ after(async () => {
 
 test('/ready says LIVE only after the initial fetch times out (CDS, then LDS)', async () => {
   const t0 = Date.now();
-  await eventually('admin up', async () => (await admin('/ready')).status === 503);
-  assert.equal((await (await admin('/ready')).text()).trim(), 'INITIALIZING');
+  let first = '';
+  await eventually('admin up', async () => {
+    const r = await admin('/ready');
+    first = (await r.text()).trim();
+    return r.status === 503;
+  });
+  assert.equal(first, 'INITIALIZING');
   await cp.waitFor(() => cp.requests.some((r) => r.type_url === T.cluster), 5000, 'CDS request');
   await eventually('LIVE', async () => (await admin('/ready')).status === 200);
-  assert.ok(Date.now() - t0 >= 700, 'waited for both initial fetch timeouts');
+  assert.ok(Date.now() - t0 >= 1900, 'waited for both initial fetch timeouts');
   // LDS is only requested once clusters are initialized (Envoy's order).
   const cds = cp.requests.findIndex((r) => r.type_url === T.cluster);
   const lds = cp.requests.findIndex((r) => r.type_url === T.listener);

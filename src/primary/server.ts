@@ -12,6 +12,7 @@ import { HealthManager } from './health/health_manager.ts';
 import { unpack } from 'msgpackr';
 import type { Snapshot } from '../shared/snapshot.ts';
 import { XdsSession } from './xds/session.ts';
+import { applyDelta, type SnapshotDelta } from '../shared/snapshot_delta.ts';
 
 export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
 
@@ -39,7 +40,7 @@ export class Server {
   /** The xDS client, when the bootstrap has dynamic resources or xDS references. */
   xds: XdsSession | null = null;
   /** Last snapshot sent to workers (xDS mode), decoded lazily for the admin API. */
-  private published: { version: number; bytes: Uint8Array; snapshot: Snapshot | null } | null = null;
+  private published: { version: number; bytes: Uint8Array | null; snapshot: Snapshot | null } | null = null;
   /** When each not yet applied snapshot version was published, to log how long workers took. */
   private readonly publishedAt = new Map<number, number>();
 
@@ -132,7 +133,7 @@ export class Server {
   servingSnapshot(): Snapshot {
     const p = this.published;
     if (this.xds === null || p === null) return this.current.snapshot;
-    if (p.snapshot === null) p.snapshot = unpack(p.bytes) as Snapshot;
+    if (p.snapshot === null) p.snapshot = unpack(p.bytes!) as Snapshot;
     return p.snapshot;
   }
 
@@ -154,11 +155,27 @@ export class Server {
     this.log.info({ workers: this.deps.supervisor.workerCount }, 'all workers serving');
   }
 
-  /** Composes the next snapshot from the static config and the current xDS resources. */
+  /**
+   * Composes the next snapshot from the static config and the current xDS resources. After the
+   * first, workers get only what changed (a SnapshotDelta); a worker that starts gets it whole.
+   */
   private publishXds(): void {
-    if (this.xds === null || !this.xds.initialized || this.state === 'DRAINING') return;
-    if (this.published !== null) this.snapshotVersion++;
-    this.publish(this.snapshotVersion, this.xds.compose(this.snapshotVersion));
+    const xds = this.xds;
+    if (xds === null || !xds.initialized || this.state === 'DRAINING') return;
+    const prev = this.published;
+    if (prev !== null) this.snapshotVersion++;
+    const version = this.snapshotVersion;
+    const delta = prev === null ? null : xds.composeDelta(version, prev.version);
+    if (delta === null) {
+      this.publish(version, xds.compose(version));
+      return;
+    }
+    // The primary's own copy (admin, health checks) is patched the same way the workers patch theirs.
+    const snapshot = applyDelta(this.servingSnapshot(), unpack(delta) as SnapshotDelta);
+    this.published = { version, bytes: null, snapshot };
+    this.publishedAt.set(version, performance.now());
+    this.deps.supervisor.publishDelta(version, delta, () => xds.compose(version, false));
+    this.health.update(snapshot);
   }
 
   /** Stops accepting, lets in-flight requests finish up to the drain time, then exits 0. */

@@ -40,7 +40,8 @@ export class Supervisor {
   private readonly slots: Slot[] = [];
   private readonly log: Logger;
   private readonly opts: SupervisorOptions;
-  private snapshot: { version: number; bytes: Uint8Array } | null = null;
+  /** The current snapshot for workers that start; `full` builds the bytes when only deltas were sent. */
+  private snapshot: { version: number; bytes: Uint8Array | null; full?: () => Uint8Array } | null = null;
   private stopping = false;
   private nextStatsId = 1;
   private readonly statsRequests = new Map<number, StatsRequest>();
@@ -95,6 +96,21 @@ export class Supervisor {
     for (const s of this.slots) this.send(s, { t: 'snapshot', bytes });
   }
 
+  /**
+   * Sends a SnapshotDelta to the running workers; a worker started later gets the whole
+   * snapshot, built by `full` only then.
+   */
+  publishDelta(version: number, delta: Uint8Array, full: () => Uint8Array): void {
+    this.snapshot = { version, bytes: null, full };
+    for (const s of this.slots) this.send(s, { t: 'snapshot_delta', bytes: delta });
+  }
+
+  private snapshotBytes(): Uint8Array {
+    const s = this.snapshot!;
+    if (s.bytes === null) s.bytes = s.full!();
+    return s.bytes;
+  }
+
   broadcast(m: ToWorker): void {
     for (const s of this.slots) this.send(s, m);
   }
@@ -117,7 +133,7 @@ export class Supervisor {
     slot.appliedVersion = -1;
     w.on('message', (m: ToPrimary) => this.onMessage(slot, m));
     w.on('exit', (code, signal) => this.onExit(slot, w, code, signal));
-    if (this.snapshot !== null) w.send({ t: 'snapshot', bytes: this.snapshot.bytes } satisfies ToWorker);
+    if (this.snapshot !== null) w.send({ t: 'snapshot', bytes: this.snapshotBytes() } satisfies ToWorker);
     for (const fn of this.forkHooks) fn((m) => w.send(m));
   }
 

@@ -4,6 +4,8 @@ import type { StatsDump } from './stats.ts';
 
 export type ToWorker =
   | { t: 'snapshot'; bytes: Uint8Array }
+  /** A SnapshotDelta (src/shared/snapshot_delta.ts) against the snapshot the worker has. */
+  | { t: 'snapshot_delta'; bytes: Uint8Array }
   | { t: 'stats'; id: number }
   | { t: 'drain_listeners'; inboundOnly: boolean }
   | { t: 'shutdown'; drainTimeMs: number }

@@ -3,6 +3,7 @@
 import { unpack } from 'msgpackr';
 import type { ToPrimary, ToWorker } from '../shared/ipc.ts';
 import type { Snapshot } from '../shared/snapshot.ts';
+import { applyDelta, type SnapshotDelta } from '../shared/snapshot_delta.ts';
 import { DataPlane } from './data_plane.ts';
 import { stats } from './stats/store.ts';
 import { log } from './log.ts';
@@ -10,6 +11,7 @@ import { setLevel } from '../shared/logger.ts';
 import './upstream/load_balancer.ts';
 
 const plane = new DataPlane();
+let received: Snapshot | null = null;
 let applying: Promise<unknown> = Promise.resolve();
 
 function send(m: ToPrimary): void {
@@ -18,8 +20,11 @@ function send(m: ToPrimary): void {
 
 function onMessage(m: ToWorker): void {
   switch (m.t) {
-    case 'snapshot': {
-      const snap = unpack(m.bytes) as Snapshot;
+    case 'snapshot':
+    case 'snapshot_delta': {
+      // Deltas chain on the last snapshot received (not the last applied), as they were sent.
+      const snap = m.t === 'snapshot' ? (unpack(m.bytes) as Snapshot) : applyDelta(received!, unpack(m.bytes) as SnapshotDelta);
+      received = snap;
       applying = applying.then(() => plane.apply(snap)).then((errors) => send({ t: 'applied', version: snap.version, errors }));
       return;
     }

@@ -75,6 +75,7 @@ export class XdsSession implements XdsSink {
   }
 
   start(): void {
+    this.translator.warm();
     this.applyStatic(this.staticSnapshot, this.opts.xds.refs);
     const { cds } = this.opts.xds;
     if (cds !== null) this.subscribeWildcard(CLUSTER, cds, 'cds');
@@ -89,8 +90,14 @@ export class XdsSession implements XdsSink {
     this.schedulePublish();
   }
 
-  compose(version: number): Uint8Array {
-    return this.composer.compose(version, this.store);
+  /** The whole snapshot; `track: false` leaves the base of the next delta alone. */
+  compose(version: number, track = true): Uint8Array {
+    return this.composer.compose(version, this.store, track);
+  }
+
+  /** A SnapshotDelta against the last snapshot or delta composed; null when a whole one is needed. */
+  composeDelta(version: number, baseVersion: number): Uint8Array | null {
+    return this.composer.canDelta ? this.composer.composeDelta(version, baseVersion, this.store) : null;
   }
 
   async stop(): Promise<void> {

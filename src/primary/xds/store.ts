@@ -136,7 +136,9 @@ export class XdsStore {
       pending.push(r);
     }
 
+    const t0 = performance.now();
     const results = await this.hooks.translate(u.typeUrl, pending.map((r) => ({ bytes: r.bytes ?? new Uint8Array(0), json: r.json })));
+    const translateMs = performance.now() - t0;
     let changedActive = false;
     pending.forEach((r, i) => {
       const t = results[i];
@@ -168,6 +170,7 @@ export class XdsStore {
 
     if (changedActive) this.dirty = true;
     this.afterChange();
+    this.log.debug({ type: short, resources: u.resources.length, translated: pending.length, translateMs: Math.round(translateMs), ms: Math.round(performance.now() - t0) }, 'xDS update processed');
     this.hooks.updated(u.typeUrl, u.resources.map((r) => r.name));
     if (errors.length > 0) return this.rejected(u, scopes, errors);
     this.typeVersions.set(u.typeUrl, u.version);
@@ -345,10 +348,8 @@ export class XdsStore {
   afterChange(): void {
     const changed = this.refreshRefs();
     if (changed) this.dirty = true;
-    if (this.promote()) {
-      this.dirty = true;
-      this.refreshRefs();
-    }
+    // Promotion moves versions from warming to active: the references stay the same.
+    if (this.promote()) this.dirty = true;
     this.stats.set('cluster_manager.active_clusters', this.staticClusters.size + count(this.entries.cds, (e) => e.active !== null));
     this.stats.set('cluster_manager.warming_clusters', count(this.entries.cds, (e) => e.warming !== null));
     this.stats.set('listener_manager.total_listeners_active', this.staticListeners.size + count(this.entries.lds, (e) => e.active !== null));
@@ -392,7 +393,6 @@ export class XdsStore {
     for (const kind of ['rds', 'eds', 'sds'] as const) {
       const before = this.refs[kind];
       this.refs[kind] = next[kind];
-      for (const [name, r] of next[kind]) if (!before.has(name)) for (const s of r.scopes) this.stats.scope(s);
       const map = this.entries[kind];
       for (const name of [...map.keys()]) {
         if (next[kind].has(name)) continue;

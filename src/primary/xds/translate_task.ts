@@ -61,7 +61,8 @@ export interface XdsTranslateOutput {
   items: TranslatedItem[];
 }
 
-export default function translateXds(args: XdsTranslateArgs): XdsTranslateOutput {
+export default function translateXds(args: XdsTranslateArgs | { warmup: number }): XdsTranslateOutput {
+  if ('warmup' in args) return warmup(args.warmup);
   const info = TYPES[args.typeUrl];
   const type = lookupType(info.proto)!;
   const out = new Bytes();
@@ -164,4 +165,39 @@ function sha1(b: Uint8Array): string {
 
 function formatIssue(i: ConfigIssue): string {
   return `${i.path === '' ? '<root>' : i.path}: ${i.message}`;
+}
+
+/**
+ * Translates made-up resources so the thread has loaded the protos and V8 has optimized the
+ * translators before a real push: a cold thread takes about twice as long on 10,000 clusters.
+ */
+function warmup(n: number): XdsTranslateOutput {
+  const enc = (url: string, o: Obj) => {
+    const t = lookupType(TYPES[url].proto)!;
+    return t.encode(t.fromObject(o)).finish();
+  };
+  const addr = (port: number) => ({ socket_address: { address: '10.0.0.1', port_value: port } });
+  const hcm = {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    stat_prefix: 'w',
+    rds: { route_config_name: 'w', config_source: { ads: {} } },
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+  };
+  const batches: [string, Uint8Array[]][] = [
+    [CLUSTER, Array.from({ length: n }, (_, i) => enc(CLUSTER, { name: `w${i}`, type: 'EDS', connect_timeout: { seconds: 1 }, eds_cluster_config: { eds_config: { ads: {} } } }))],
+    [ENDPOINT, Array.from({ length: n }, (_, i) => enc(ENDPOINT, { cluster_name: `w${i}`, endpoints: [{ lb_endpoints: [{ endpoint: { address: addr(1000 + i) } }] }] }))],
+    [LISTENER, Array.from({ length: n >> 3 }, (_, i) => enc(LISTENER, { name: `w${i}`, address: addr(2000 + i), filter_chains: [{ filters: [{ name: 'hcm', typed_config: hcm }] }] }))],
+    [ROUTE, Array.from({ length: n >> 3 }, (_, i) => enc(ROUTE, { name: `w${i}`, virtual_hosts: [{ name: 'v', domains: [`h${i}`], routes: [{ match: { prefix: '/' }, route: { cluster: 'w' } }] }] }))],
+  ];
+  for (const [typeUrl, list] of batches) {
+    const arena = Buffer.concat(list);
+    let at = 0;
+    const items = list.map((b) => {
+      const it = { offset: at, length: b.length };
+      at += b.length;
+      return it;
+    });
+    translateXds({ typeUrl, strict: false, arena, items });
+  }
+  return { arena: new Uint8Array(0), items: [] };
 }
