@@ -10,21 +10,46 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { freePort, startProxy, type Proxy } from './lib/proxy.ts';
 import { startHttpUpstream, request, type Upstream } from './lib/upstream.ts';
-import { bootstrapJson, cluster, hcm, INTERNAL_LISTENER_EXT, internalCluster, listenerAt, startEcho, tcpProxy, waitStats, type TcpServer } from './lib/l4.ts';
+import { bootstrapJson, cluster, exchange, hcm, INTERNAL_LISTENER_EXT, internalCluster, listenerAt, startEcho, tcpProxy, waitStats, type TcpServer } from './lib/l4.ts';
 
 let backend: Upstream;
 let echo: TcpServer;
 let proxy: Proxy;
 let httpPort: number;
+let tcpPort: number;
 let terminatePort: number;
 let deadPort: number;
 
 const CONNECT_UPGRADE = [{ upgrade_type: 'CONNECT', connect_config: {} }];
 
+/** Envoy's terminate_http_in_http2_connect.yaml HCM: CONNECT terminated per authority. */
+function terminator(statPrefix: string): Record<string, unknown> {
+  return {
+    name: 'envoy.filters.network.http_connection_manager',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+      stat_prefix: statPrefix,
+      route_config: {
+        name: 'local_route',
+        virtual_hosts: [
+          { name: 'hello', domains: ['hello.test:443'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'decap_hello', upgrade_configs: CONNECT_UPGRADE } }] },
+          { name: 'echo', domains: ['echo.test:7'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'echo', upgrade_configs: CONNECT_UPGRADE } }] },
+          { name: 'dead', domains: ['dead.test:7'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'dead', upgrade_configs: CONNECT_UPGRADE } }] },
+          { name: 'off', domains: ['off.test:7'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'echo', upgrade_configs: [{ upgrade_type: 'CONNECT', enabled: false }] } }] },
+          { name: 'local_service', domains: ['*'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'decap_cluster', upgrade_configs: CONNECT_UPGRADE } }] },
+        ],
+      },
+      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+      http2_protocol_options: { allow_connect: true },
+      upgrade_configs: [{ upgrade_type: 'CONNECT' }],
+    },
+  };
+}
+
 before(async () => {
   backend = await startHttpUpstream('backend');
   echo = await startEcho();
-  [httpPort, terminatePort] = [await freePort(), await freePort()];
+  [httpPort, tcpPort, terminatePort] = [await freePort(), await freePort(), await freePort()];
   deadPort = await freePort();
   const adminPort = await freePort();
   const listeners = [
@@ -34,28 +59,10 @@ before(async () => {
       internal_listener: {},
       filter_chains: [{ filters: [tcpProxy('tcp_stats', 'cluster_0', { tunneling_config: { hostname: 'host.com:443', headers_to_add: [{ header: { key: 'x-tunnel-port', value: '%DOWNSTREAM_LOCAL_PORT%' } }] } })] }],
     },
-    listenerAt('listener_0', terminatePort, [{
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-          stat_prefix: 'terminate',
-          route_config: {
-            name: 'local_route',
-            virtual_hosts: [
-              { name: 'hello', domains: ['hello.test:443'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'decap_hello', upgrade_configs: CONNECT_UPGRADE } }] },
-              { name: 'echo', domains: ['echo.test:7'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'echo', upgrade_configs: CONNECT_UPGRADE } }] },
-              { name: 'dead', domains: ['dead.test:7'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'dead', upgrade_configs: CONNECT_UPGRADE } }] },
-              { name: 'off', domains: ['off.test:7'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'echo', upgrade_configs: [{ upgrade_type: 'CONNECT', enabled: false }] } }] },
-              { name: 'local_service', domains: ['*'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'decap_cluster', upgrade_configs: CONNECT_UPGRADE } }] },
-            ],
-          },
-          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-          http2_protocol_options: { allow_connect: true },
-          upgrade_configs: [{ upgrade_type: 'CONNECT' }],
-        },
-      }],
-    }]),
+    // TCP → tcp_proxy originating HTTP/2 CONNECT over an internal connection → internal terminator.
+    listenerAt('tcp', tcpPort, [{ filters: [tcpProxy('tcp_in', 'term_internal', { tunneling_config: { hostname: 'svc.test:80' } })] }]),
+    { name: 'term_internal', internal_listener: {}, filter_chains: [{ filters: [terminator('terminate_internal')] }] },
+    listenerAt('listener_0', terminatePort, [{ filters: [terminator('terminate')] }]),
     {
       name: 'decap',
       internal_listener: {},
@@ -80,8 +87,17 @@ before(async () => {
       transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } },
     },
   };
+  const h2 = {
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+  };
   const clusters = [
     internalCluster('encap_cluster', 'encap'),
+    internalCluster('term_internal', 'term_internal', h2),
     cluster('cluster_0', [terminatePort], {
       typed_extension_protocol_options: {
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -120,6 +136,19 @@ test('HTTP → internal → HTTP/2 CONNECT originate → terminate → internal 
   assert.ok(s['tcp.tcp_stats.downstream_cx_total'] >= 1);
   assert.ok(s['listener.decap.downstream_cx_total'] >= 1);
   assert.ok(s['cluster.cluster_0.upstream_cx_total'] >= 1);
+});
+
+test('TCP → tcp_proxy HTTP/2 CONNECT over an internal connection → internal terminator → internal HCM → backend', async () => {
+  const r = await exchange(tcpPort, ['GET /tcp-in HTTP/1.1\r\nhost: svc\r\nconnection: close\r\n\r\n']);
+  const raw = r.data.toString('latin1');
+  assert.match(raw, /^HTTP\/1\.1 200 /, raw);
+  const got = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { url: string; headers: Record<string, string> };
+  assert.equal(got.url, '/tcp-in');
+  assert.equal(got.headers['x-hop'], 'decap-host');
+  assert.equal(got.headers['x-tier'], 'gold');
+  const s = await waitStats(proxy, (x) => (x['listener.term_internal.downstream_cx_total'] ?? 0) >= 1);
+  assert.equal(s['listener.term_internal.downstream_cx_total'], 1);
+  assert.ok(s['http.terminate_internal.downstream_cx_http2_total'] >= 1);
 });
 
 test('a node:http2 client CONNECT is terminated and carries HTTP/1.1 to the internal listener', async () => {

@@ -139,6 +139,8 @@ export class HttpConnectionManager {
     // Still one downstream connection (counted when accepted): only its codec changes.
     this.connections.delete(c);
     this.stats.downstream_cx_http1_active.value--;
+    // An internal connection reads through the HTTP/1 codec's 'data' listener: it must let go first.
+    (c.socket as { releaseReader?(): void }).releaseReader?.();
     new Http2ServerConnection(this, c.socket, c.info, bytes, true);
   }
 

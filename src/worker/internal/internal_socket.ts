@@ -96,6 +96,15 @@ export class InternalSocket extends Duplex {
     return this as unknown as net.Socket;
   }
 
+  /**
+   * Another reader (node:http2 on a connection the HTTP/1 codec sniffed) takes over: the adopted
+   * reader goes and the stream pauses, so bytes put back with unshift() wait for the new reader.
+   */
+  releaseReader(): void {
+    this.removeAllListeners('data');
+    this.pause();
+  }
+
   /** net.Socket's: close once what was written is flushed. */
   destroySoon(): void {
     if (this.writable) this.end();
