@@ -190,6 +190,32 @@ function suite(apiType: 'GRPC' | 'DELTA_GRPC'): void {
       assert.ok(s['cluster_manager.cds.version'] > 0);
     });
 
+    test('resource TTL: a heartbeat renews an assignment; one not renewed in time is removed', async () => {
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      cp.pushRaw(T.endpoint, [{ name: 'svc', bytes: encodeResource(T.endpoint, assignment('svc', [a.port])) }], { ttlMs: 1000 });
+      await eventually('endpoints with a TTL', async () => (await upstreamOf(port)) === 'a');
+      await sleep(500);
+      cp.pushRaw(T.endpoint, [{ name: 'svc', bytes: null }], { ttlMs: 1000 });
+      await sleep(700);
+      assert.equal(await upstreamOf(port), 'a', 'renewed by the heartbeat');
+      await eventually('expired: the cluster has no endpoints', async () => (await upstreamOf(port)) === 'status 503', 3000);
+      cp.set(T.endpoint, [assignment('svc', [b.port, b.port])]);
+      await eventually('a normal update restores it', async () => (await upstreamOf(port)) === 'b');
+    });
+
+    test('a worker that restarts gets the current snapshot from the primary', async () => {
+      const info = (await (await proxy.admin('/server_info')).json()) as { command_line_options: { worker_pids: number[] } };
+      const [pid] = info.command_line_options.worker_pids;
+      process.kill(pid, 'SIGKILL');
+      await eventually('replaced', async () => {
+        const i = (await (await proxy.admin('/server_info')).json()) as { command_line_options: { worker_pids: number[] } };
+        return !i.command_line_options.worker_pids.includes(pid) && i.command_line_options.worker_pids.every((p) => p > 0);
+      });
+      const seen = new Set<string>();
+      for (let i = 0; i < 12; i++) seen.add(await upstreamOf(port));
+      assert.deepEqual([...seen], ['b'], 'every worker serves the latest endpoints');
+    });
+
     test('control plane killed: traffic continues; it returns: reconnect, re-subscribe, ACK, updates flow', async () => {
       const cdsVersion = cp.version(T.cluster);
       const seen = cp.requests.length;

@@ -160,20 +160,27 @@ export class ControlPlane {
     return v;
   }
 
-  /** Sends exactly these encoded resources to every stream (for malformed responses). */
-  pushRaw(typeUrl: string, resources: { name: string; bytes: Uint8Array }[]): void {
+  /**
+   * Sends exactly these encoded resources to every stream (for malformed responses). With
+   * `ttlMs` each is wrapped in a Resource with that TTL; `bytes: null` is a TTL heartbeat.
+   */
+  pushRaw(typeUrl: string, resources: { name: string; bytes: Uint8Array | null }[], opts: { ttlMs?: number } = {}): void {
     const version = String(Number(this.versions.get(typeUrl) ?? '0') + 1);
+    const ttl = opts.ttlMs === undefined ? undefined : { seconds: Math.floor(opts.ttlMs / 1000), nanos: (opts.ttlMs % 1000) * 1e6 };
+    const wrapped = resources.map((r) => ({ name: r.name, version, ttl, ...(r.bytes === null ? {} : { resource: { type_url: typeUrl, value: r.bytes } }) }));
     for (const s of this.streams) {
       if (s.only !== null && s.only !== typeUrl) continue;
       const nonce = String(++this.nonce);
       this.responses.push({ delta: s.delta, type_url: typeUrl, version, nonce, names: resources.map((r) => r.name), removed: [] });
       if (s.delta) {
         const res = msgType('DeltaDiscoveryResponse');
-        const list = resources.map((r) => ({ name: r.name, version, resource: { type_url: typeUrl, value: r.bytes } }));
-        s.call.write(Buffer.from(res.encode(res.fromObject({ system_version_info: version, type_url: typeUrl, nonce, resources: list })).finish()));
+        s.call.write(Buffer.from(res.encode(res.fromObject({ system_version_info: version, type_url: typeUrl, nonce, resources: wrapped })).finish()));
       } else {
         const res = msgType('DiscoveryResponse');
-        const list = resources.map((r) => ({ type_url: typeUrl, value: r.bytes }));
+        const R = msgType('Resource');
+        const list = ttl === undefined
+          ? resources.map((r) => ({ type_url: typeUrl, value: r.bytes }))
+          : wrapped.map((w) => ({ type_url: 'type.googleapis.com/envoy.service.discovery.v3.Resource', value: R.encode(R.fromObject(w)).finish() }));
         s.call.write(Buffer.from(res.encode(res.fromObject({ version_info: version, type_url: typeUrl, nonce, resources: list })).finish()));
       }
     }
