@@ -129,6 +129,20 @@ function suite(apiType: 'GRPC' | 'DELTA_GRPC'): void {
       assert.equal(await upstreamOf(port), 'b');
     });
 
+    test('RDS subscriptions follow the listeners that reference them', async () => {
+      const main = routeConfig('routes', [toCluster('/d', 'direct'), toCluster('/', 'svc')]);
+      cp.set(T.route, [main, routeConfig('r2', [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'from r2' } } }])]);
+      cp.set(T.listener, [rdsListener('http', port, 'routes'), rdsListener('second', port2, 'r2')]);
+      await eventually('second listener serves r2', async () => (await request(port2, '/')).body === 'from r2');
+      const rds = () => cp.requests.filter((r) => r.type_url === T.route);
+      assert.ok(rds().some((r) => (delta ? r.resource_names_subscribe : r.resource_names)?.includes('r2')), 'r2 subscribed');
+      cp.set(T.listener, [rdsListener('http', port, 'routes')]);
+      await cp.waitFor(() => (delta
+        ? rds().some((r) => r.resource_names_unsubscribe?.includes('r2'))
+        : JSON.stringify(rds().at(-1)?.resource_names) === '["routes"]'), 5000, 'r2 unsubscribed');
+      assert.equal(await upstreamOf(port), 'b');
+    });
+
     test('a bad cluster is NACKed with the previous version and the field; traffic keeps the old config', async () => {
       const good = cp.version(T.cluster);
       cp.set(T.cluster, [edsCluster('svc'), { name: 'bad', type: 'STATIC', connect_timeout: {}, load_assignment: assignment('bad', [a.port]) }]);

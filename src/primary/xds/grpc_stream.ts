@@ -2,7 +2,7 @@
 // whenever it fails. Messages are raw protobuf bytes: encoding is the protocol's business.
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterSnap } from '../../shared/snapshot.ts';
+import type { ClusterSnap, DataSourceSnap } from '../../shared/snapshot.ts';
 import type { DataSourceSpec, GrpcServiceSpec } from '../config/translate/config_source.ts';
 import { JitteredBackoff } from './backoff.ts';
 
@@ -31,7 +31,7 @@ export class GrpcStream {
   constructor(service: GrpcServiceSpec, clusters: ClusterSnap[], method: string, handler: StreamHandler) {
     const { target, options } = channelTarget(service, clusters);
     this.target = target;
-    this.channel = { target, options, creds: credentials(service) };
+    this.channel = { target, options, creds: credentials(service, clusters, options) };
     this.method = method;
     this.handler = handler;
     this.backoff = new JitteredBackoff(service.backoff.baseMs, service.backoff.maxMs);
@@ -115,9 +115,22 @@ function channelTarget(s: GrpcServiceSpec, clusters: ClusterSnap[]): { target: s
   return { target: `dns:///${host}:${ep.address.port}`, options };
 }
 
-function credentials(s: GrpcServiceSpec): grpc.ChannelCredentials {
-  if (s.tls === null) return grpc.credentials.createInsecure();
-  return grpc.credentials.createSsl(readData(s.tls.rootCerts), readData(s.tls.privateKey), readData(s.tls.certChain));
+function credentials(s: GrpcServiceSpec, clusters: ClusterSnap[], options: grpc.ChannelOptions): grpc.ChannelCredentials {
+  if (s.tls !== null) return grpc.credentials.createSsl(readData(s.tls.rootCerts), readData(s.tls.privateKey), readData(s.tls.certChain));
+  // envoy_grpc: TLS as the static cluster's UpstreamTlsContext says (inline or file data; SDS
+  // names resolve against static secrets only, as Envoy's bootstrap clusters do).
+  const c = s.kind === 'envoy' ? clusters.find((x) => x.name === s.clusterName) : undefined;
+  const tls = c?.tls;
+  if (tls == null) return grpc.credentials.createInsecure();
+  if (tls.sni !== '') options['grpc.ssl_target_name_override'] = tls.sni;
+  const cert = tls.certificates[0];
+  return grpc.credentials.createSsl(snapData(tls.validation?.trustedCa ?? null), snapData(cert?.privateKey ?? null), snapData(cert?.certificateChain ?? null));
+}
+
+function snapData(d: DataSourceSnap | null): Buffer | null {
+  if (d === null) return null;
+  if (d.inline !== null) return Buffer.from(d.inline);
+  return d.filename !== null ? readFileSync(d.filename) : null;
 }
 
 function readData(d: DataSourceSpec | null): Buffer | null {
