@@ -82,7 +82,8 @@ test('validate prints "<path>: <message>" for every problem and returns 0/1', ()
   assert.ok(out2.some((l) => l.startsWith('bootstrap: both')), out2.join('\n'));
 
   const lenient = join(dir, 'lenient.yaml');
-  writeFileSync(lenient, 'static_resources: { clusters: [ { name: c, metadata: { filter_metadata: { a: {} } } } ] }\n');
+  // (cluster metadata is served since internal_upstream passes it through; this field is not)
+  writeFileSync(lenient, 'static_resources: { clusters: [ { name: c, track_cluster_stats: { timeout_budgets: true } } ] }\n');
   const out3: string[] = [];
   assert.equal(validate(lenient, { out: (l) => out3.push(l) }), 0);
   assert.equal(validate(lenient, { strict: true, out: (l) => out3.push(l) }), 1);
