@@ -48,7 +48,8 @@ export class InternalConnector {
         this.noMetadata!.value++;
         continue;
       }
-      (out ??= {})[m.name] = v as Record<string, unknown>;
+      // A copy: listener filters on the other side may add keys to the connection's namespaces.
+      (out ??= {})[m.name] = { ...(v as Record<string, unknown>) };
     }
     return out;
   }
