@@ -199,6 +199,11 @@ test('HTTP/1.1 CONNECT: 200, then raw bytes both ways; 403 when the route disabl
   const ok = await h1Connect('echo.test:7', 'raw\x00bytes', 'raw\x00bytes'.length);
   assert.match(ok.head, /^HTTP\/1\.1 200 OK/);
   assert.equal(ok.rest, 'raw\x00bytes');
+  // More payload than the connection buffers before the 200 (it stops reading at 64 KiB, then resumes).
+  const big = 'x'.repeat(1024 * 1024);
+  const bigOk = await h1Connect('echo.test:7', big, big.length);
+  assert.match(bigOk.head, /^HTTP\/1\.1 200 OK/);
+  assert.equal(bigOk.rest.length, big.length);
   const off = await h1Connect('off.test:7', '', 0);
   assert.match(off.head, /^HTTP\/1\.1 403 /);
   const dead = await h1Connect('dead.test:7', '', 1);

@@ -192,6 +192,9 @@ export class Http1ServerConnection implements TimerNode {
     this.bodyMode = BODY_TUNNEL;
     const early = this.buf;
     this.buf = null;
+    // Reading may have stopped at the pipelining limit while the tunnel was being set up; resumed
+    // first, so that backpressure from flushing the early bytes can pause it again.
+    this.resumeReading();
     if (early !== null) this.stream?.decodeData(early, 0, early.length, false);
   }
 
