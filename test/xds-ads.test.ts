@@ -187,6 +187,7 @@ function suite(apiType: 'GRPC' | 'DELTA_GRPC'): void {
       assert.equal(dyn[0].cluster['@type'], T.cluster);
       const listeners = byType('ListenersConfigDump').dynamic_listeners as Record<string, Record<string, Record<string, unknown>>>[];
       assert.equal(listeners[0].active_state.listener.name, 'http');
+      assert.ok((listeners[0].active_state.orion_unsupported_fields as unknown as string[]).includes('traffic_direction'), 'unsupported fields are listed');
       assert.ok(listeners[0].active_state.last_updated);
       const routes = byType('RoutesConfigDump').dynamic_route_configs as Record<string, Record<string, unknown>>[];
       assert.equal(routes[0].route_config.name, 'routes');
