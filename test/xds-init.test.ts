@@ -118,3 +118,14 @@ test('make-before-break: the old listener serves while its replacement waits for
   cp.set(T.route, [routeConfig('r1', [toCluster('/', 'svc')]), direct('r2 served')]);
   await eventually('new listener version active', async () => (await get('/')) === 'r2 served');
 });
+
+test('a cluster whose endpoints never come is used without them after its initial_fetch_timeout', async () => {
+  cp.set(T.cluster, [edsCluster('svc', { ads: {}, initial_fetch_timeout: { seconds: 30 } }), edsCluster('lonely', { ads: {}, initial_fetch_timeout: { nanos: 300_000_000 } })]);
+  await cp.answered(T.cluster);
+  assert.equal(await stat('cluster_manager.warming_clusters'), 1);
+  await eventually('warming timed out', async () => (await stat('cluster_manager.warming_clusters')) === 0);
+  assert.equal(await stat('cluster.lonely.init_fetch_timeout'), 1);
+  const clusters = (await (await admin('/clusters?format=json')).json()) as { cluster_statuses: { name: string }[] };
+  assert.ok(clusters.cluster_statuses.some((c) => c.name === 'lonely'));
+  assert.equal(await get('/'), 'r2 served');
+});

@@ -35,7 +35,8 @@ export interface Entry {
   active: Version | null;
   warming: Version | null;
   failure: Failure | null;
-  warmTimer: NodeJS.Timeout | null;
+  /** When the warming version stops waiting (ms since epoch; Infinity: never). */
+  warmDeadline: number;
   warmTimedOut: boolean;
 }
 
@@ -73,6 +74,8 @@ export class XdsStore {
   /** The source `self` means for static resources. */
   private defaultSelf: string;
   private readonly specs = new Map<string, ConfigSourceSpec>();
+  private warmTimer: NodeJS.Timeout | null = null;
+  private warmCheckAt = Infinity;
   /** Resource TTL timers by `short|name`. */
   private readonly ttls = new Map<string, NodeJS.Timeout>();
   private dirty = false;
@@ -145,7 +148,7 @@ export class XdsStore {
       const problem = t.errors.length > 0 ? t.errors.join('; ') : this.conflict(short, r.name, t);
       let e = map.get(r.name);
       if (e === undefined) {
-        e = { name: r.name, active: null, warming: null, failure: null, warmTimer: null, warmTimedOut: false };
+        e = { name: r.name, active: null, warming: null, failure: null, warmDeadline: Infinity, warmTimedOut: false };
         map.set(r.name, e);
       }
       // A copy: the received bytes are a view into the whole response.
@@ -240,24 +243,46 @@ export class XdsStore {
   /** Puts a new version in place: active now, or warming until what it needs has arrived. */
   private stage(short: Short, e: Entry, v: Version): boolean {
     if (short !== 'cds' && short !== 'lds') return this.activate(short, e, v);
-    if (e.warmTimer !== null) clearTimeout(e.warmTimer);
-    e.warmTimer = null;
     e.warmTimedOut = false;
+    e.warmDeadline = Infinity;
     e.warming = v;
     if (this.ready(short, v)) return this.activate(short, e, v);
     const timeout = this.warmTimeout(short, v);
     if (timeout > 0) {
-      e.warmTimer = setTimeout(() => {
-        e.warmTimer = null;
-        if (e.warming !== v) return;
-        e.warmTimedOut = true;
-        for (const s of this.depScopes(short, v)) this.stats.inc(s + 'init_fetch_timeout');
-        this.log.warn({ type: KIND[short], name: e.name }, 'initial fetch timed out; using the resource without what it waits for');
-        this.afterChange();
-      }, timeout);
-      e.warmTimer.unref();
+      e.warmDeadline = Date.now() + timeout;
+      this.scheduleWarmCheck(e.warmDeadline);
     }
     return false;
+  }
+
+  /** One timer for all warming resources (a push of 10,000 clusters must not arm 10,000). */
+  private scheduleWarmCheck(at: number): void {
+    if (at >= this.warmCheckAt) return;
+    if (this.warmTimer !== null) clearTimeout(this.warmTimer);
+    this.warmCheckAt = at;
+    this.warmTimer = setTimeout(() => this.warmCheck(), Math.max(0, at - Date.now()));
+    this.warmTimer.unref();
+  }
+
+  private warmCheck(): void {
+    this.warmTimer = null;
+    this.warmCheckAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const short of ['cds', 'lds'] as const) {
+      for (const e of this.entries[short].values()) {
+        if (e.warming === null || e.warmTimedOut) continue;
+        if (e.warmDeadline > now) {
+          next = Math.min(next, e.warmDeadline);
+          continue;
+        }
+        e.warmTimedOut = true;
+        for (const s of this.depScopes(short, e.warming)) this.stats.inc(s + 'init_fetch_timeout');
+        this.log.warn({ type: KIND[short], name: e.name }, 'initial fetch timed out; using the resource without what it waits for');
+      }
+    }
+    if (next !== Infinity) this.scheduleWarmCheck(next);
+    this.afterChange();
   }
 
   private activate(short: Short, e: Entry, v: Version): boolean {
@@ -266,8 +291,6 @@ export class XdsStore {
     if (short === 'lds') this.stats.inc(added ? 'listener_manager.listener_added' : 'listener_manager.listener_modified');
     e.active = v;
     if (e.warming === v) e.warming = null;
-    if (e.warmTimer !== null) clearTimeout(e.warmTimer);
-    e.warmTimer = null;
     return true;
   }
 
@@ -276,7 +299,6 @@ export class XdsStore {
     const e = this.entries[short].get(name);
     if (e === undefined) return false;
     const wasActive = e.active !== null;
-    if (e.warmTimer !== null) clearTimeout(e.warmTimer);
     const ttl = this.ttls.get(`${short}|${name}`);
     if (ttl !== undefined) clearTimeout(ttl);
     this.ttls.delete(`${short}|${name}`);
