@@ -226,7 +226,8 @@ async function measureIdleRss(s: Scenario, p: ProxyName, setup: Setup): Promise<
     if (error) return void row(s, p, { na: error });
     await sleep(1500);
     const m = rss(g);
-    row(s, p, { value: m.workerMb, rssMb: m.totalMb, notes: [`${m.workers} worker process(es); RSS column: all processes`] });
+    const notes = [m.workers > 1 || m.leaderMb !== m.workerMb ? `${m.workers} worker process(es) + ${m.leaderMb.toFixed(1)} MB primary/master` : 'single process'];
+    row(s, p, { value: m.workerMb, rssMb: m.totalMb, notes });
   } finally {
     await down(g);
   }
@@ -238,7 +239,8 @@ async function measureIdleConns(s: Scenario, p: ProxyName, setup: Setup): Promis
   try {
     if (error) return void row(s, p, { na: error });
     await sleep(1000);
-    const before = rss(g).totalMb;
+    // workers only: connections live there, and the primary's GC swings would drown the signal
+    const before = rss(g).workersMb;
     const out = path.join(work, 'idle-conns.out');
     client = launch('idle-conns', loadCpus, out, NODE, [path.join(BENCH_DIR, 'lib/idle_conns.ts'), String(env.ports.proxy), String(opts.idleConns)]);
     const deadline = Date.now() + 120_000;
@@ -250,10 +252,10 @@ async function measureIdleConns(s: Scenario, p: ProxyName, setup: Setup): Promis
     }
     if (!res) return void row(s, p, { na: `idle client: ${readFileSync(out, 'utf8').trim().slice(-160) || 'timed out'}` });
     await sleep(1500);
-    const after = rss(g).totalMb;
-    const notes = [`${res.held} connections held (${before.toFixed(1)} → ${after.toFixed(1)} MB)`];
+    const m = rss(g);
+    const notes = [`${res.held} connections held; workers ${before.toFixed(1)} → ${m.workersMb.toFixed(1)} MB`];
     if (res.failed) notes.push(`${res.failed} failed`);
-    row(s, p, { value: after - before, rssMb: after, notes });
+    row(s, p, { value: m.workersMb - before, rssMb: m.totalMb, notes });
   } finally {
     if (client) await stop(client);
     await down(g);

@@ -172,14 +172,15 @@ function rssKb(pid: number): number {
   }
 }
 
-/** RSS in MiB: the whole group, and per worker (children of the leader; the leader itself when it has none). */
-export function rss(g: Group): { totalMb: number; workerMb: number; workers: number } {
+/** RSS in MiB: the whole group, and of the workers (children of the leader; the leader itself when it has none). */
+export function rss(g: Group): { totalMb: number; workerMb: number; workersMb: number; workers: number; leaderMb: number } {
   const all = members(g.pgid);
   const total = all.reduce((s, p) => s + rssKb(p.pid), 0);
   // taskset execs the program, so the leader is the proxy's own first process.
   const kids = all.filter((p) => p.ppid === g.pgid);
-  const per = kids.length > 0 ? kids.reduce((s, p) => s + rssKb(p.pid), 0) / kids.length : rssKb(g.pgid);
-  return { totalMb: total / 1024, workerMb: per / 1024, workers: kids.length || 1 };
+  const sum = kids.length > 0 ? kids.reduce((s, p) => s + rssKb(p.pid), 0) : rssKb(g.pgid);
+  const n = kids.length || 1;
+  return { totalMb: total / 1024, workerMb: sum / n / 1024, workersMb: sum / 1024, workers: n, leaderMb: rssKb(g.pgid) / 1024 };
 }
 
 /** Busy seconds (all processes) of the given CPUs so far, from /proc/stat. */

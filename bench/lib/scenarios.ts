@@ -151,7 +151,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'idle-10k', kind: 'idle-conns', unit: '+MB', setup: () => h1, check: { proto: 'h1', path: '/' },
-    how: 'RSS growth (all processes) with 10,000 idle keep-alive connections, each after one request (bench/lib/idle_conns.ts)',
+    how: 'RSS growth of the worker processes with 10,000 idle keep-alive connections, each after one request (bench/lib/idle_conns.ts)',
   },
   {
     name: 'xds-push', kind: 'xds', unit: 'ms', setup: () => h1, check: { proto: 'h1', path: '/' },
