@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { sourceKey, type ConfigSourceSpec, type XdsRefs } from '../config/translate/config_source.ts';
 import type { Obj } from '../config/translate/context.ts';
 import type { Interest, XdsUpdate } from './mux.ts';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, TYPES, type Short } from './resource_types.ts';
+import { ENDPOINT, ROUTE, SECRET, TYPES, type Short } from './resource_types.ts';
 import type { ResourceInput, TranslatedResource } from './translator.ts';
 import type { RawResource } from './wire.ts';
 import { PrimaryStats } from './xds_stats.ts';
@@ -392,9 +392,17 @@ export class XdsStore {
     const add = (kind: 'rds' | 'eds' | 'sds', name: string, spec: ConfigSourceSpec, parentSource: string, scope: string) => {
       let r = next[kind].get(name);
       if (r === undefined) {
-        const source = spec.kind === 'self' ? parentSource : sourceKey(spec);
-        const resolved = spec.kind === 'self' ? (this.specs.get(parentSource) ?? spec) : spec;
-        this.specs.set(source, resolved);
+        let source: string;
+        let resolved: ConfigSourceSpec;
+        if (spec.kind === 'self') {
+          // `self`: the stream (or file) the referring resource came from, with this timeout.
+          source = parentSource;
+          resolved = { ...(this.specs.get(parentSource) ?? spec), initialFetchTimeoutMs: spec.initialFetchTimeoutMs } as ConfigSourceSpec;
+        } else {
+          source = sourceKey(spec);
+          resolved = spec;
+          this.specs.set(source, spec);
+        }
         next[kind].set(name, (r = { spec: resolved, source, scopes: new Set() }));
       }
       r.scopes.add(scope);
@@ -462,5 +470,3 @@ function bySource(refs: Map<string, Reference>): Map<string, { spec: ConfigSourc
   }
   return out;
 }
-
-export { CLUSTER, LISTENER };
