@@ -13,6 +13,7 @@ import { timerList, type TimerList } from '../timer_list.ts';
 import { H2ConnectServer } from './h2_connect.ts';
 import { Http2ServerConnection, sessionOptions } from './http2/server_connection.ts';
 import type { ConnectionInfo } from '../listener/connection_info.ts';
+import { adoptPlain } from '../net/read_buffer.ts';
 import { log } from '../log.ts';
 
 /** A route config that RDS (or a new snapshot) can swap under live connection managers. */
@@ -129,7 +130,9 @@ export class HttpConnectionManager {
     if (this.http2Options !== null && (this.snap.codecType === 'http2' || (accepted as { alpnProtocol?: string | false }).alpnProtocol === 'h2')) {
       const initial = info?.initial ?? null;
       if (info !== null) info.initial = null;
-      return new Http2ServerConnection(this, accepted, info, initial).socket;
+      // A TLS socket is ready as is; a paused TCP connection moves into a socket node:http2 can drive.
+      const sock = (accepted as { encrypted?: boolean }).encrypted === true ? accepted : adoptPlain(accepted);
+      return new Http2ServerConnection(this, sock, info, initial).socket;
     }
     return new Http1ServerConnection(this, accepted, info).socket;
   }

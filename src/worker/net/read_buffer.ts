@@ -50,6 +50,18 @@ export function adoptAccepted(accepted: net.Socket, cb: ReadCallback): net.Socke
   return new net.Socket({ handle, allowHalfOpen: true, onread: onread(cb) } as net.SocketConstructorOpts);
 }
 
+/**
+ * Moves a paused accepted connection into a plain socket (no shared buffer) for a consumer that
+ * reads the handle itself (node:http2). A connection without a handle (internal) is returned as is.
+ */
+export function adoptPlain(accepted: net.Socket): net.Socket {
+  const s = accepted as unknown as { _handle: unknown };
+  const handle = s._handle;
+  if (handle === undefined || handle === null) return accepted;
+  s._handle = null;
+  return new net.Socket({ handle, allowHalfOpen: true } as net.SocketConstructorOpts);
+}
+
 /** An upstream connection reading into the shared buffer. */
 export function connectShared(host: string, port: number, cb: ReadCallback): net.Socket {
   return net.connect({ host, port, noDelay: true, allowHalfOpen: true, onread: onread(cb) });

@@ -74,6 +74,7 @@ export class DownstreamTls {
     const timer = setTimeout(() => t.destroy(), HANDSHAKE_TIMEOUT_MS);
     t.once('secure', () => {
       clearTimeout(timer);
+      if (v !== null) settleAuthorization(t);
       const err = this.verify(t, v);
       if (err !== null) {
         t.destroy();
@@ -115,6 +116,17 @@ export class DownstreamTls {
 }
 
 type AdoptableTls = tls.TLSSocket & { adopt?: (cb: ReadCallback) => net.Socket };
+
+/**
+ * `authorized` / `authorizationError` as tls.Server sets them: a standalone server TLSSocket is
+ * never told OpenSSL's verdict on the client chain, so it is read from the TLS handle here.
+ */
+function settleAuthorization(t: tls.TLSSocket): void {
+  const h = (t as unknown as { _handle?: { verifyError?(): (Error & { code?: string }) | null } })._handle;
+  const err = h?.verifyError?.() ?? null;
+  t.authorized = err === null;
+  if (err !== null) t.authorizationError = (err.code ?? err.message) as unknown as Error;
+}
 
 /** read_buffer's adoptAccepted hook: a TLS socket delivers decrypted bytes through 'data'. */
 function adoptTls(this: AdoptableTls, cb: ReadCallback): net.Socket {

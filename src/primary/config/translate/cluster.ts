@@ -64,6 +64,9 @@ export function cluster(c: Obj, path: string, ctx: Ctx): ClusterSnap {
     ...tls,
   };
   checkEndpointCount(snap, path, ctx);
+  if (snap.upstreamProtocol === 'auto' && snap.tls == null && (snap.tlsMatches ?? []).length === 0) {
+    ctx.issues.error(join(path, 'typed_extension_protocol_options'), 'auto_config chooses the protocol by ALPN and needs a TLS transport_socket');
+  }
   return { ...snap, hash: stableHash(snap) };
 }
 
