@@ -112,7 +112,7 @@ export type H2Handler = (stream: http2.ServerHttp2Stream, headers: http2.Incomin
 export async function startH2Upstream(handler?: H2Handler, settings: http2.Settings = {}): Promise<H2Upstream> {
   const server = http2.createServer({ settings });
   const state = { sessions: 0, maxConcurrent: 0 };
-  const open = new Map<http2.ServerHttp2Session, number>();
+  const open = new Map<http2.Http2Session, number>();
   server.on('session', (s) => {
     state.sessions++;
     open.set(s, 0);

@@ -16,6 +16,11 @@ import type { Http2ConnPool } from './http2_conn_pool.ts';
 import { TLS_READY, type UpstreamTls } from '../tls/upstream_tls.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/** A response from an HTTP/2 upstream: trailers may follow its body. */
+export class Http2ResponseHead extends ResponseHead {
+  readonly http2 = true;
+}
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, HTTP2_HEADER_STATUS } = http2.constants;
 const STREAM = Symbol('orion.h2up');
 
@@ -281,7 +286,7 @@ class Http2UpstreamStream implements UpstreamConnection, PayloadSink {
   onResponse(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number): void {
     if (this.aborted) return;
     this.responded = true;
-    const res = new ResponseHead();
+    const res = new Http2ResponseHead();
     res.status = Number(headers[HTTP2_HEADER_STATUS]);
     for (const [n, v] of Object.entries(headers)) {
       if (n.charCodeAt(0) === 58 || v === undefined) continue;

@@ -15,6 +15,7 @@ import { inReadBuffer } from '../../net/read_buffer.ts';
 import { ChunkedDecoder, frameChunk, lastChunk, type PayloadSink } from './chunked_decoder.ts';
 import { grpcMessage, grpcStatusFor, isGrpcContentType, parseGrpcTimeout } from '../grpc.ts';
 import type { Http2ServerConnection } from './server_connection.ts';
+import { Http2ResponseHead } from '../../upstream/http2_client.ts';
 
 const OWNER = Symbol('orion.h2stream');
 const EMPTY = Buffer.alloc(0);
@@ -175,7 +176,8 @@ export class Http2ServerStream extends ActiveStream implements PayloadSink {
     const h = this.responseHeaders(res);
     h['x-envoy-upstream-service-time'] = String(serviceMs);
     const endStream = complete && end <= start;
-    this.wantTrailers = !endStream && (this.grpc || isGrpcContentType(h['content-type'] as string | undefined));
+    // Only an HTTP/2 upstream can end with trailers; waiting for them costs a frame otherwise.
+    this.wantTrailers = !endStream && (res instanceof Http2ResponseHead || this.grpc);
     if (res.chunked) this.resDecoder = new ChunkedDecoder();
     try {
       this.h2.respond(h, { endStream, waitForTrailers: this.wantTrailers });
