@@ -5,7 +5,8 @@ set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 export DEBIAN_FRONTEND=noninteractive
 
-# program → Debian package providing it
+# program (or file, by absolute path) → Debian package providing it; haproxy and the nginx stream
+# module are for bench/run.sh, which test/bench-smoke.test.ts runs
 NEEDS=(
   "curl curl"
   "nginx nginx-light"
@@ -13,12 +14,15 @@ NEEDS=(
   "redis-server redis-server"
   "openssl openssl"
   "wrk wrk"
+  "haproxy haproxy"
+  "/usr/lib/nginx/modules/ngx_stream_module.so libnginx-mod-stream"
 )
 
 missing=()
 for entry in "${NEEDS[@]}"; do
   read -r prog pkg <<<"$entry"
-  command -v "$prog" >/dev/null 2>&1 || missing+=("$pkg")
+  if [[ $prog == /* ]]; then [ -e "$prog" ] || missing+=("$pkg")
+  else command -v "$prog" >/dev/null 2>&1 || missing+=("$pkg"); fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -106,7 +106,9 @@ export const TARGETS: Target[] = [
       const a = num(get('scale-1w', 'orion'));
       const b = num(get('scale-Nw', 'orion'));
       if (a === null || b === null) return null;
-      return [b / a >= 0.9 * n, `${x(b / a)} with ${n} workers (needs ${(0.9 * n).toFixed(1)}×)`];
+      // with fewer cores than workers + load generator, the extra worker competes with wrk
+      const shared = get('scale-Nw', 'orion')!.notes.some((t) => t.startsWith('load generator shares'));
+      return [b / a >= 0.9 * n, `${x(b / a)} with ${n} workers, needs ${(0.9 * n).toFixed(1)}×${shared ? '; load generator on the same CPUs: indicative only' : ''}`];
     },
   },
 ];
