@@ -137,6 +137,11 @@ async function checkOnce(c: Check, port: number): Promise<string | null> {
   }
   if ((c.proto === 'h2c' || c.proto === 'tls-h2' || c.proto === 'grpc') && version !== '2') return `check: HTTP/${version} instead of HTTP/2`;
   if (c.proto === 'grpc' && !/^grpc-status: 0\s*$/im.test(out)) return 'check: no grpc-status 0 trailer';
+  if (c.miss) {
+    const miss = await run('curl', curlArgs({ ...c, path: c.miss }, baseUrl(c, port)), 5000);
+    const missCode = miss.out.trim().split('\n').pop()?.split(' ')[0];
+    if (missCode !== '404') return `check: ${c.miss} (no route) answered ${missCode} instead of 404`;
+  }
   return null;
 }
 

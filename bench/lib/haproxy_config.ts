@@ -1,5 +1,6 @@
 // haproxy as a bench proxy for a Setup. Large route tables use maps (haproxy's idiom for many
-// routes: one map_beg lookup for prefixes, one map_reg pass for regexes) instead of 1,000 ACL lines.
+// routes: an exact map lookup, a map_beg lookup for prefixes, a map_reg pass for regexes) instead
+// of 1,000 ACL lines.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { routeTable, type Env, type Setup } from './setup.ts';
@@ -12,13 +13,16 @@ export function haproxyConfig(s: Setup, env: Env): string {
   let routing = '  default_backend origin\n';
   if (s.routes) {
     const table = routeTable(s.routes);
-    const pre = path.join(env.work, 'haproxy-prefix.map');
-    const reg = path.join(env.work, 'haproxy-regex.map');
-    writeFileSync(pre, table.filter((r) => r.kind === 'prefix').map((r) => `${r.value} origin\n`).join(''));
-    writeFileSync(reg, table.filter((r) => r.kind === 'regex').map((r) => `${r.value} origin\n`).join(''));
+    const map = (kind: string) => {
+      const file = path.join(env.work, `haproxy-${kind}.map`);
+      writeFileSync(file, table.filter((r) => r.kind === kind).map((r) => `${r.value} origin\n`).join(''));
+      return file;
+    };
+    const [exact, prefix, regex] = [map('exact'), map('prefix'), map('regex')];
     routing = [
-      `  use_backend %[path,map_beg(${pre})] if { path,map_beg(${pre}) -m found }`,
-      `  use_backend %[path,map_reg(${reg})] if { path,map_reg(${reg}) -m found }`,
+      `  use_backend %[path,map(${exact})] if { path,map(${exact}) -m found }`,
+      `  use_backend %[path,map_beg(${prefix})] if { path,map_beg(${prefix}) -m found }`,
+      `  use_backend %[path,map_reg(${regex})] if { path,map_reg(${regex}) -m found }`,
       '  default_backend not_found',
       '',
     ].join('\n');

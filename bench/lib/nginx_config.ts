@@ -39,9 +39,10 @@ http {
 function locations(s: Setup): string {
   const pass = s.upstream === 'grpc' ? 'grpc_pass grpc://grpc_origin;' : 'proxy_pass http://origin;';
   if (!s.routes) return `    location / { ${pass} }\n`;
-  // prefix locations live in nginx's location tree; regex locations are tried in file order
+  // exact and prefix locations live in nginx's location tree; regex locations are tried in file order
+  const modifier = { exact: '= ', prefix: '', regex: '~ ' };
   return routeTable(s.routes)
-    .map((r) => (r.kind === 'prefix' ? `    location ${r.value} { ${pass} }\n` : `    location ~ ${r.value} { ${pass} }\n`))
+    .map((r) => `    location ${modifier[r.kind]}${r.value} { ${pass} }\n`)
     .join('');
 }
 

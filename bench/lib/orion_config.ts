@@ -26,7 +26,7 @@ function routes(s: Setup): Record<string, unknown>[] {
   const cl = s.upstream === 'grpc' ? 'grpc_origin' : 'origin';
   if (!s.routes) return [{ match: { prefix: '/' }, route: { cluster: cl } }];
   return routeTable(s.routes).map((r) => ({
-    match: r.kind === 'prefix' ? { prefix: r.value } : { safe_regex: { regex: r.value } },
+    match: r.kind === 'prefix' ? { prefix: r.value } : r.kind === 'exact' ? { path: r.value } : { safe_regex: { regex: r.value } },
     route: { cluster: cl },
   }));
 }

@@ -73,7 +73,7 @@ export const TARGETS: Target[] = [
   vsNginx('tcp-connrate', 0.9, 'TCP proxy connection rate ≥ 0.9× nginx stream'),
   {
     scenario: 'routes-1000',
-    label: '10 → 1,000 prefix routes within 10% (orion vs itself)',
+    label: '10 → 1,000 exact/prefix routes within 10% (orion vs itself)',
     judge: (get) => {
       const a = num(get('routes-10', 'orion'));
       const b = num(get('routes-1000', 'orion'));

@@ -22,6 +22,8 @@ export interface Check {
   path: string;
   /** POST this file's bytes */
   body?: 'grpc' | 'upload';
+  /** a path no route matches: must answer 404, so the route table is really in use */
+  miss?: string;
 }
 
 export type Kind = 'load' | 'idle-rss' | 'idle-conns' | 'xds';
@@ -101,15 +103,15 @@ export const SCENARIOS: Scenario[] = [
     load: wrkLoad('/upload', 16, { postBytes: MIB }), how: 'wrk + bench/wrk/post.lua, 16 connections, POST 1 MiB',
   },
   {
-    name: 'routes-10', kind: 'load', unit: 'req/s', setup: () => ({ ...h1, routes: { count: 10, regex: false } }), check: { proto: 'h1', path: HIT_PATH },
-    load: wrkLoad(HIT_PATH, 64), how: '10 prefix routes, the last one hit; wrk as h1-keepalive',
+    name: 'routes-10', kind: 'load', unit: 'req/s', setup: () => ({ ...h1, routes: { count: 10, regex: false } }), check: { proto: 'h1', path: HIT_PATH, miss: '/nowhere/1' },
+    load: wrkLoad(HIT_PATH, 64), how: '10 routes alternating exact path / prefix, the last (a prefix) hit; wrk as h1-keepalive',
   },
   {
-    name: 'routes-1000', kind: 'load', unit: 'req/s', setup: () => ({ ...h1, routes: { count: 1000, regex: false } }), check: { proto: 'h1', path: HIT_PATH },
-    load: wrkLoad(HIT_PATH, 64), how: '1,000 prefix routes, the last one hit (target: within 10% of routes-10)',
+    name: 'routes-1000', kind: 'load', unit: 'req/s', setup: () => ({ ...h1, routes: { count: 1000, regex: false } }), check: { proto: 'h1', path: HIT_PATH, miss: '/nowhere/1' },
+    load: wrkLoad(HIT_PATH, 64), how: '1,000 routes alternating exact path / prefix, the last (a prefix) hit (target: within 10% of routes-10)',
   },
   {
-    name: 'routes-1000-regex', kind: 'load', unit: 'req/s', setup: () => ({ ...h1, routes: { count: 1000, regex: true } }), check: { proto: 'h1', path: HIT_PATH },
+    name: 'routes-1000-regex', kind: 'load', unit: 'req/s', setup: () => ({ ...h1, routes: { count: 1000, regex: true } }), check: { proto: 'h1', path: HIT_PATH, miss: '/nowhere/1' },
     load: wrkLoad(HIT_PATH, 64), how: '1,000 routes alternating prefix / safe_regex, the last (a regex) hit',
   },
   {

@@ -6,7 +6,8 @@ export type Front = 'h1' | 'h2c' | 'tls' | 'tcp';
 export interface Routes {
   /** how many routes the table holds; the request hits the last one */
   count: number;
-  /** every other route (and the hit one) is a regex instead of a prefix */
+  /** false: alternating exact path / prefix routes, the hit one a prefix; true: alternating
+   * prefix / safe_regex routes, the hit one a regex */
   regex: boolean;
 }
 
@@ -38,11 +39,15 @@ export interface Env {
 
 export const HIT_PATH = '/hit/12345';
 
-/** The route table of a Setup, as (kind, pattern) pairs; the last one matches HIT_PATH. */
-export function routeTable(r: Routes): { kind: 'prefix' | 'regex'; value: string }[] {
-  const out: { kind: 'prefix' | 'regex'; value: string }[] = [];
+export type RouteKind = 'exact' | 'prefix' | 'regex';
+
+/** The route table of a Setup, in match order; only the last one matches HIT_PATH. */
+export function routeTable(r: Routes): { kind: RouteKind; value: string }[] {
+  const out: { kind: RouteKind; value: string }[] = [];
   for (let i = 0; i < r.count - 1; i++) {
-    out.push(r.regex && i % 2 === 1 ? { kind: 'regex', value: `^/re${i}/[a-z]+/[0-9]+$` } : { kind: 'prefix', value: `/svc${i}/` });
+    if (i % 2 === 0) out.push({ kind: 'prefix', value: `/svc${i}/` });
+    else if (r.regex) out.push({ kind: 'regex', value: `^/re${i}/[a-z]+/[0-9]+$` });
+    else out.push({ kind: 'exact', value: `/svc${i}/index` });
   }
   out.push(r.regex ? { kind: 'regex', value: '^/hit/[0-9]+$' } : { kind: 'prefix', value: '/hit/' });
   return out;
