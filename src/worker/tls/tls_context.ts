@@ -4,7 +4,8 @@
 // fails, as Envoy keeps serving with the previous secret.
 import fs from 'node:fs';
 import tls from 'node:tls';
-import type { DataSourceSnap, SecretSnap, TlsContextSnap } from '../../shared/snapshot.ts';
+import { constants } from 'node:crypto';
+import type { DataSourceSnap, DownstreamTlsSnap, SecretSnap, TlsContextSnap } from '../../shared/snapshot.ts';
 import { CertValidator } from './cert_validator.ts';
 import { getSecret, secretsGeneration } from './secrets.ts';
 import { log } from '../log.ts';
@@ -79,7 +80,12 @@ function build(s: TlsContextSnap, certs: SecretSnap[], v: SecretSnap | null, isS
   if (s.cipherSuites.length > 0) opts.ciphers = s.cipherSuites.join(':');
   if (s.ecdhCurves.length > 0) opts.ecdhCurve = s.ecdhCurves.join(':');
   if (s.signatureAlgorithms.length > 0) opts.sigalgs = s.signatureAlgorithms.join(':');
-  if (isServer) opts.sessionIdContext = 'orion';
+  if (isServer) {
+    opts.sessionIdContext = 'orion';
+    const d = s as Partial<DownstreamTlsSnap>;
+    if (d.sessionTimeoutMs !== undefined && d.sessionTimeoutMs > 0) opts.sessionTimeout = Math.ceil(d.sessionTimeoutMs / 1000);
+    if (d.disableStatelessSessionResumption === true) opts.secureOptions = constants.SSL_OP_NO_TICKET;
+  }
   return { secureContext: tls.createSecureContext(opts), validator: v === null ? null : new CertValidator(v, ca !== null) };
 }
 

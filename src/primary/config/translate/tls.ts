@@ -29,11 +29,7 @@ export function downstreamTls(ts: unknown, path: string, ctx: Ctx): DownstreamTl
   const body = tlsBody(ts, DOWNSTREAM_TLS, path, ctx);
   if (body === null) return null;
   const p = join(path, 'typed_config');
-  checkRest(ctx, body, p, [
-    'common_tls_context', 'require_client_certificate', 'require_sni', 'session_timeout', 'disable_stateless_session_resumption',
-    'disable_stateful_session_resumption', 'session_ticket_keys', 'session_ticket_keys_sds_secret_config', 'full_scan_certs_on_sni_mismatch',
-    'ocsp_staple_policy',
-  ]);
+  checkRest(ctx, body, p, ['common_tls_context', 'require_client_certificate', 'require_sni', 'session_timeout', 'disable_stateless_session_resumption']);
   const common = commonTlsContext(obj(body.common_tls_context), join(p, 'common_tls_context'), ctx, 'TLSv1.3');
   if (common.certificates.length === 0 && common.certificateSecrets.length === 0) {
     ctx.issues.error(join(p, 'common_tls_context'), 'a DownstreamTlsContext needs a certificate (tls_certificates or tls_certificate_sds_secret_configs)');
@@ -56,7 +52,7 @@ export function upstreamTls(ts: unknown, path: string, ctx: Ctx): UpstreamTlsSna
   const body = tlsBody(ts, UPSTREAM_TLS, path, ctx);
   if (body === null) return null;
   const p = join(path, 'typed_config');
-  checkRest(ctx, body, p, ['common_tls_context', 'sni', 'allow_renegotiation', 'max_session_keys', 'enforce_rsa_key_usage']);
+  checkRest(ctx, body, p, ['common_tls_context', 'sni'], { allow_renegotiation: 'TLS renegotiation is not supported' });
   return { ...commonTlsContext(obj(body.common_tls_context), join(p, 'common_tls_context'), ctx, 'TLSv1.2'), sni: str(body.sni), autoSni: false, autoSanValidation: false };
 }
 
@@ -144,7 +140,7 @@ function tlsParams(t: Obj, path: string, ctx: Ctx, out: TlsContextSnap): void {
 
 /** A TlsCertificate as a tls_certificate SecretSnap. */
 function tlsCertificate(t: Obj, path: string, ctx: Ctx): SecretSnap {
-  checkRest(ctx, t, path, ['certificate_chain', 'private_key', 'password', 'watched_directory', 'ocsp_staple', 'signed_certificate_timestamp'], {
+  checkRest(ctx, t, path, ['certificate_chain', 'private_key', 'password'], {
     pkcs12: 'PKCS#12 certificates are not supported; use PEM certificate_chain and private_key',
     private_key_provider: 'private key providers are not supported',
   });
@@ -169,7 +165,7 @@ const SAN_TYPES: Record<string, SecretSnap['matchSubjectAltNames'][number]['sanT
 function validationContext(v: Obj, path: string, ctx: Ctx): SecretSnap {
   checkRest(ctx, v, path, [
     'trusted_ca', 'crl', 'verify_certificate_spki', 'verify_certificate_hash', 'match_typed_subject_alt_names', 'match_subject_alt_names',
-    'allow_expired_certificate', 'trust_chain_verification', 'only_verify_leaf_cert_crl', 'max_verify_depth',
+    'allow_expired_certificate', 'trust_chain_verification',
   ], {
     ca_certificate_provider_instance: 'certificate provider instances are not supported',
     custom_validator_config: 'custom certificate validators (e.g. SPIFFE) are not supported',
