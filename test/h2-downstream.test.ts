@@ -72,6 +72,11 @@ test('request bodies: with content-length, and streamed (chunked to the HTTP/1.1
   const b = JSON.parse(streamed.body);
   assert.equal(b.body, 'streamed from stdin\n');
   assert.equal(b.headers['transfer-encoding'], 'chunked');
+  // expect: 100-continue is answered at once (curl would otherwise wait a second before sending).
+  const t0 = Date.now();
+  const c = await curl(['--http2-prior-knowledge', `http://127.0.0.1:${autoPort}/echo/expect`, '-H', 'expect: 100-continue', '-d', 'y'.repeat(2000)]);
+  assert.equal(JSON.parse(c.body).body.length, 2000);
+  assert.ok(Date.now() - t0 < 900, `waited ${Date.now() - t0} ms for 100 Continue`);
 });
 
 test('a chunked HTTP/1.1 response is relayed unframed over HTTP/2', async () => {

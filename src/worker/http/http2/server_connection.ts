@@ -14,7 +14,7 @@ import { log } from '../../log.ts';
 const OWNER = Symbol('orion.h2conn');
 /** On each stream: its connection (a destroyed stream no longer knows its session). */
 const CONN = Symbol('orion.h2conn.stream');
-const { NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
 /**
  * node:http2 keeps a stream's whole window in memory while the stream is paused (Envoy would stop
@@ -109,8 +109,10 @@ export class Http2ServerConnection implements TimerNode {
     (h2 as unknown as Record<symbol, Http2ServerConnection>)[CONN] = this;
     h2.once('close', onStreamClose);
     h2.on('error', noop);
-    if (headers[':method'] === 'CONNECT' && hcm.h2Connect !== null) {
-      hcm.h2Connect.serveConnect(h2, headers, this.info);
+    if (headers[':method'] === 'CONNECT') {
+      // Without allow_connect (or a CONNECT upgrade config) the codec refuses CONNECT, as Envoy's does.
+      if (hcm.h2Connect !== null) hcm.h2Connect.serveConnect(h2, headers, this.info);
+      else h2.close(NGHTTP2_PROTOCOL_ERROR);
     } else {
       new Http2ServerStream(this, h2, rawHeaders).start();
     }

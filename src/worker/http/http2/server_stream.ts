@@ -150,6 +150,8 @@ export class Http2ServerStream extends ActiveStream implements PayloadSink {
       h2.once('end', onEnd);
     }
     this.hcm.stats.downstream_rq_http2_total.value++;
+    // As the HTTP/1.1 codec does: the body is wanted, so the client need not wait for a 100.
+    if (!endStream && this.requestHeader('expect')?.toLowerCase() === '100-continue') h2.additionalHeaders({ ':status': 100 });
     this.decodeHeaders(endStream);
     if (!this.done && this.route !== null) this.armDuration();
   }
