@@ -47,6 +47,11 @@ const env: Env = {
   pem: path.join(work, 'cert+key.pem'),
 };
 const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.name));
+const unknown = (opts.scenarios ?? []).filter((n) => !SCENARIOS.some((s) => s.name === n));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown scenario ${unknown.join(', ')} (--list shows them)\n`);
+  process.exit(2);
+}
 const proxies = PROXIES.filter((p) => (!opts.proxies || opts.proxies.includes(p)) && (p !== 'envoy' || process.env.ENVOY_BIN));
 const cpuList = (cpus: number[]) => cpus.join(',');
 const loadCpus = cpuList(opts.loadCpus);
@@ -60,7 +65,7 @@ function prepareFiles(): void {
   writeFileSync(path.join(work, 'upload.bin'), Buffer.alloc(16384, 'x'));
   // one gRPC message: uncompressed, 5 bytes, field 1 = "abc"
   writeFileSync(path.join(work, 'grpc-request.bin'), Buffer.from([0, 0, 0, 0, 5, 0x0a, 0x03, 0x61, 0x62, 0x63]));
-  if (scenarios.some((s) => s.setup(1).front === 'tls') && !existsSync(env.pem)) {
+  if (scenarios.some((s) => s.setup(1).front === 'tls')) {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
       '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', env.key, '-out', env.cert], { stdio: 'ignore' });
     writeFileSync(env.pem, readFileSync(env.cert, 'latin1') + readFileSync(env.key, 'latin1'));
@@ -175,7 +180,27 @@ async function up(p: ProxyName, s: Setup, check: Check): Promise<{ g: Group; err
     if (why === null) return { g, error: null };
     await sleep(200);
   }
-  return { g, error: exited(g) ? startFailure(g) : why };
+  return { g, error: exited(g) ? startFailure(g) : `${why}${warning(g)}` };
+}
+
+/** The proxy's first warning, if any: often why it serves but not this scenario (an unsupported field). */
+function warning(g: Group): string {
+  let text = '';
+  try {
+    text = readFileSync(g.log, 'utf8');
+  } catch {
+    return '';
+  }
+  const line = text.split('\n').find((l) => /"level":(40|50)|\[warn|WARNING|\[error/i.test(l));
+  if (!line) return '';
+  let msg = line;
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    msg = [j.msg, j.path ?? j.field, j.err && (j.err as { message?: string }).message].filter(Boolean).join(' ');
+  } catch {
+    // plain text
+  }
+  return `; log: ${msg.replace(/\s+/g, ' ').replace(/\|/g, '/').slice(0, 120)}`;
 }
 
 async function down(g: Group): Promise<void> {
