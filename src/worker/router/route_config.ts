@@ -3,20 +3,21 @@
 import type { RouteConfigSnap, VirtualHostSnap } from '../../shared/snapshot.ts';
 import type { MatchInput } from './header_matcher.ts';
 import { RouteEntry } from './route_entry.ts';
+import { RouteTable } from './route_table.ts';
 
 export class VirtualHost {
   readonly name: string;
   readonly routes: RouteEntry[];
+  private readonly table: RouteTable;
 
   constructor(s: VirtualHostSnap, config: RouteConfigSnap) {
     this.name = s.name;
     this.routes = s.routes.map((r) => new RouteEntry(r, s.headers, config.headers, config.mostSpecificHeaderMutationsWins));
+    this.table = new RouteTable(this.routes);
   }
 
   route(input: MatchInput): RouteEntry | null {
-    const rs = this.routes;
-    for (let i = 0; i < rs.length; i++) if (rs[i].matches(input)) return rs[i];
-    return null;
+    return this.table.match(input);
   }
 }
 

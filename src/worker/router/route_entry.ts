@@ -43,6 +43,7 @@ export class RouteEntry {
   private readonly value: string;
   private readonly caseSensitive: boolean;
   private readonly regex: RegExp | null;
+  private readonly regexSource: string;
   private readonly headers: HeaderMatcher[];
   private readonly queryParams: QueryParamMatcher[];
   private readonly grpc: boolean;
@@ -62,6 +63,7 @@ export class RouteEntry {
     this.caseSensitive = s.match.caseSensitive;
     this.value = this.caseSensitive ? s.match.value : s.match.value.toLowerCase();
     this.regex = s.match.kind === 'safe_regex' ? new RegExp(`^(?:${s.match.value})$`, this.caseSensitive ? '' : 'i') : null;
+    this.regexSource = s.match.kind === 'safe_regex' ? s.match.value : '';
     this.headers = s.match.headers.map((h) => new HeaderMatcher(h));
     this.queryParams = s.match.queryParameters.map((q) => new QueryParamMatcher(q));
     this.grpc = s.match.grpc;
@@ -94,6 +96,15 @@ export class RouteEntry {
     if (m === null || m === undefined) return;
     m[0].apply(stream.head.headers, stream);
     stream.extraResponseMutation = m[1];
+  }
+
+  /**
+   * The path condition when it is the route's only condition (what the route table can index),
+   * else null. `value` is lower-cased for case-insensitive routes; for safe_regex it is the source.
+   */
+  get pathOnlyMatch(): { kind: RouteSnap['match']['kind']; value: string; caseSensitive: boolean } | null {
+    if (this.kind === 'connect' || this.headers.length > 0 || this.queryParams.length > 0 || this.grpc) return null;
+    return { kind: this.kind, value: this.kind === 'safe_regex' ? this.regexSource : this.value, caseSensitive: this.caseSensitive };
   }
 
   matches(input: MatchInput): boolean {
