@@ -413,7 +413,8 @@ test('what cannot be served correctly is refused', () => {
       { name: 'byname', type: 'STATIC', load_assignment: { cluster_name: 'byname', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'backend.local', port_value: 80 } } } }] }] } },
     ],
   }));
-  at(r, 'static_resources.listeners[0].filter_chains[0].transport_socket');
+  // TLS is translated; one without a certificate cannot be served.
+  assert.match(at(r, 'static_resources.listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context').message, /needs a certificate/);
   assert.match(at(r, 'static_resources.clusters[0].lb_policy').message, /CLUSTER_PROVIDED/);
   at(r, 'static_resources.clusters[1].cluster_type');
   assert.match(at(r, 'static_resources.clusters[2].name').message, /duplicate cluster name/);
@@ -461,7 +462,11 @@ test('clusters: upstream protocol, LB policies, circuit breakers, endpoints', ()
     clusters: [
       { ...staticCluster('c'), typed_extension_protocol_options: hpo({ explicit_http_config: { http2_protocol_options: {} }, common_http_protocol_options: { idle_timeout: '10s', max_requests_per_connection: 100 } }) },
       { ...staticCluster('legacy'), http2_protocol_options: {}, lb_policy: 'LEAST_REQUEST', least_request_lb_config: { choice_count: 3 } },
-      { ...staticCluster('auto'), typed_extension_protocol_options: hpo({ auto_config: {} }), lb_policy: 'RING_HASH' },
+      {
+        ...staticCluster('auto'), typed_extension_protocol_options: hpo({ auto_config: {} }), lb_policy: 'RING_HASH',
+        // auto_config picks the protocol by ALPN, so it needs TLS.
+        transport_socket: { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } },
+      },
       {
         ...staticCluster('typed'),
         load_balancing_policy: { policies: [

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import { startProxy, freePort, type Proxy } from './lib/proxy.ts';
 import { bootstrap, staticCluster, vhost } from './lib/config.ts';
-import { explicitHttp2, h2request, hcm, listener, tempFile } from './lib/h2.ts';
+import { explicitHttp2, h2connect, h2request, hcm, listener, tempFile } from './lib/h2.ts';
 
 const PROTO = `
 syntax = "proto3";
@@ -165,7 +165,7 @@ test('a dead upstream is UNAVAILABLE (HTTP 200, grpc-status 14), not a bare 503'
   assert.equal(r.err?.code, grpc.status.UNAVAILABLE);
   assert.match(r.err?.details ?? '', /upstream connect error/);
   // The same on the wire, without a gRPC library in between.
-  const s = http2.connect(`http://127.0.0.1:${port}`);
+  const s = await h2connect(`http://127.0.0.1:${port}`);
   try {
     const raw = await h2request(s, { ':method': 'POST', ':path': '/orion.test.Echo/Unary', ':authority': 'dead', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.alloc(5));
     assert.equal(raw.status, 200);
@@ -177,7 +177,7 @@ test('a dead upstream is UNAVAILABLE (HTTP 200, grpc-status 14), not a bare 503'
 });
 
 test('route timeout is DEADLINE_EXCEEDED (grpc-status 4); grpc-timeout is ignored without grpc_timeout_header_max', async () => {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
+  const s = await h2connect(`http://127.0.0.1:${port}`);
   try {
     const t0 = Date.now();
     const r = await h2request(s, { ':method': 'POST', ':path': '/orion.test.Echo/Slow', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '5S' }, Buffer.alloc(5));
@@ -192,7 +192,7 @@ test('route timeout is DEADLINE_EXCEEDED (grpc-status 4); grpc-timeout is ignore
 });
 
 test('grpc-timeout bounds the stream when grpc_timeout_header_max is set', async () => {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
+  const s = await h2connect(`http://127.0.0.1:${port}`);
   try {
     const t0 = Date.now();
     const r = await h2request(s, { ':method': 'POST', ':path': '/orion.test.Echo/Slow', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '200m', 'x-mode': 'grpc-timeout' }, Buffer.alloc(5));

@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import { startProxy, freePort, type Proxy } from './lib/proxy.ts';
 import { request } from './lib/upstream.ts';
 import { bootstrap, staticCluster, vhost } from './lib/config.ts';
-import { curl, explicitHttp2, h2request, hcm, listener, startH2Upstream, type H2Upstream } from './lib/h2.ts';
+import { curl, explicitHttp2, h2connect, h2request, hcm, listener, startH2Upstream, type H2Upstream } from './lib/h2.ts';
 
 let proxy: Proxy;
 let port: number;
@@ -61,7 +61,7 @@ test('HTTP/1.1 client to an h2c upstream: head and bodies (content-length and ch
 });
 
 test('trailers from an HTTP/2 upstream reach an HTTP/2 client', async () => {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
+  const s = await h2connect(`http://127.0.0.1:${port}`);
   try {
     const r = await h2request(s, { ':path': '/t', ':method': 'POST' }, 'abcd');
     assert.equal(r.status, 200);

@@ -240,3 +240,16 @@ export function tempFile(name: string, text: string): string {
   writeFileSync(p, text);
   return p;
 }
+
+/** A connected HTTP/2 client session; errors after the connect (e.g. the proxy stopping) are ignored. */
+export function h2connect(authority: string, opts: http2.SecureClientSessionOptions = {}): Promise<http2.ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = http2.connect(authority, opts);
+    s.once('connect', () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}

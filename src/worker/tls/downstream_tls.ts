@@ -6,6 +6,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { DownstreamTlsSnap } from '../../shared/snapshot.ts';
 import { TlsContext } from './tls_context.ts';
+import { onSecretsChange } from './secrets.ts';
 import { TlsFailure, type CertValidator } from './cert_validator.ts';
 import { stats, type Counter } from '../stats/store.ts';
 import type { ReadCallback } from '../net/read_buffer.ts';
@@ -55,12 +56,7 @@ export class DownstreamTls {
    */
   wrap(socket: net.Socket, initial: Buffer | null, onSecure: (s: tls.TLSSocket) => void): net.Socket {
     const m = this.ctx.current();
-    if (m === null) {
-      // Envoy would still be warming this listener: no certificate to answer with.
-      this.stats.connection_error.value++;
-      socket.destroy();
-      return socket;
-    }
+    if (m === null) return this.awaitSecrets(socket, initial, onSecure);
     if (initial !== null && initial.length > 0) socket.unshift(initial);
     const v = m.validator;
     const t = new tls.TLSSocket(socket, {
@@ -95,6 +91,26 @@ export class DownstreamTls {
       if (!(t as { _secureEstablished?: boolean })._secureEstablished) this.stats.connection_error.value++;
     });
     return t;
+  }
+
+  /**
+   * An SDS secret has not arrived yet (Envoy keeps such a listener warming): the connection waits,
+   * up to the handshake timeout, and the handshake starts once the secrets change.
+   */
+  private awaitSecrets(socket: net.Socket, initial: Buffer | null, onSecure: (s: tls.TLSSocket) => void): net.Socket {
+    const timer = setTimeout(() => {
+      this.stats.connection_error.value++;
+      socket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
+    const retry = (): void => {
+      if (socket.destroyed) return clearTimeout(timer);
+      if (this.ctx.current() === null) return onSecretsChange(retry);
+      clearTimeout(timer);
+      // The listener keeps watching `socket`: it closes with the TLS socket wrapping it.
+      this.wrap(socket, initial, onSecure);
+    };
+    onSecretsChange(retry);
+    return socket;
   }
 
   private verify(t: tls.TLSSocket, v: CertValidator | null): string | null {

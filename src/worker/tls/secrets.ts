@@ -13,7 +13,18 @@ export function setSecrets(next: Record<string, SecretSnap> | undefined): void {
   let changed = names.length !== Object.keys(current).length;
   for (let i = 0; !changed && i < names.length; i++) changed = current[names[i]]?.hash !== n[names[i]].hash;
   current = n;
-  if (changed) gen++;
+  if (!changed) return;
+  gen++;
+  const w = waiters;
+  waiters = [];
+  for (const fn of w) fn();
+}
+
+let waiters: (() => void)[] = [];
+
+/** Runs `fn` once, on the next secrets change (a handshake waiting for an SDS secret). */
+export function onSecretsChange(fn: () => void): void {
+  waiters.push(fn);
 }
 
 export function getSecret(name: string): SecretSnap | undefined {
