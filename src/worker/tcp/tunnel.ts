@@ -173,7 +173,7 @@ class H1ConnectTunnel implements TcpUpstream {
     for (const [n, v] of extra) req += `${n}: ${v}\r\n`;
     req += '\r\n';
     const s = (this.socket = host.connect((c) => this.onData(c)));
-    s.once('connect', () => s.write(req, 'latin1'));
+    s.once(host.connectEvent, () => s.write(req, 'latin1'));
     s.on('end', () => (this.established ? cb.onUpstreamEnd() : s.destroy()));
     s.on('drain', () => cb.onUpstreamDrain());
     s.on('error', () => {});
@@ -237,7 +237,8 @@ export class RawUpstream implements TcpUpstream {
 
   constructor(host: Host, cb: UpstreamCallbacks) {
     const s = (this.socket = host.connect((c) => cb.onUpstreamData(c)));
-    s.once('connect', () => cb.onUpstreamConnected());
+    // TLS clusters: connected once the handshake and server validation succeeded.
+    s.once(host.connectEvent, () => cb.onUpstreamConnected());
     s.on('end', () => cb.onUpstreamEnd());
     s.on('drain', () => cb.onUpstreamDrain());
     s.on('error', () => {});
