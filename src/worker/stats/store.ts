@@ -27,7 +27,47 @@ export class Histogram {
   }
 }
 
+/** The stat names of a fixed-shape group, relative to its prefix (e.g. every cluster's stats). */
+export interface GroupSchema {
+  readonly counters: readonly string[];
+  readonly gauges: readonly string[];
+  readonly histograms: readonly string[];
+}
+
+/**
+ * Stats that always come together under one prefix: created with one map entry instead of one per
+ * stat (10,000 clusters × 35 stats made config pushes slow), named only when dumped.
+ */
+export class StatGroup {
+  readonly prefix: string;
+  readonly schema: GroupSchema;
+  readonly counters: Counter[];
+  readonly gauges: Gauge[];
+  readonly histograms: Histogram[];
+
+  constructor(prefix: string, schema: GroupSchema) {
+    this.prefix = prefix;
+    this.schema = schema;
+    this.counters = schema.counters.map(() => new Counter());
+    this.gauges = schema.gauges.map(() => new Gauge());
+    this.histograms = schema.histograms.map(() => new Histogram());
+  }
+
+  dumpInto(out: StatsDump): void {
+    const p = this.prefix;
+    const s = this.schema;
+    for (let i = 0; i < s.counters.length; i++) out.counters[p + s.counters[i]] = this.counters[i].value;
+    for (let i = 0; i < s.gauges.length; i++) out.gauges[p + s.gauges[i]] = this.gauges[i].value;
+    for (let i = 0; i < s.histograms.length; i++) out.histograms[p + s.histograms[i]] = histogramDump(this.histograms[i]);
+  }
+}
+
+function histogramDump(h: Histogram): { buckets: number[]; sum: number; count: number } {
+  return { buckets: Array.from(h.buckets), sum: h.sum, count: h.count };
+}
+
 export class StatsStore {
+  private readonly groups = new Map<string, StatGroup>();
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly histograms = new Map<string, Histogram>();
@@ -50,13 +90,19 @@ export class StatsStore {
     return h;
   }
 
+  /** The group under `prefix` (the same one again when a cluster is rebuilt: counts go on). */
+  group(prefix: string, schema: GroupSchema): StatGroup {
+    let g = this.groups.get(prefix);
+    if (g === undefined || g.schema !== schema) this.groups.set(prefix, (g = new StatGroup(prefix, schema)));
+    return g;
+  }
+
   dump(): StatsDump {
     const out: StatsDump = { counters: {}, gauges: {}, histograms: {} };
+    for (const g of this.groups.values()) g.dumpInto(out);
     for (const [k, c] of this.counters) out.counters[k] = c.value;
     for (const [k, g] of this.gauges) out.gauges[k] = g.value;
-    for (const [k, h] of this.histograms) {
-      out.histograms[k] = { buckets: Array.from(h.buckets), sum: h.sum, count: h.count };
-    }
+    for (const [k, h] of this.histograms) out.histograms[k] = histogramDump(h);
     return out;
   }
 }
