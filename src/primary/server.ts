@@ -2,6 +2,7 @@
 // INITIALIZING → LIVE → DRAINING), the workers, the admin endpoint and shutdown.
 import type { CliOptions } from './cli_args.ts';
 import type { Logger } from '../shared/logger.ts';
+import { OrionError } from '../shared/errors.ts';
 import { setLevel } from '../shared/logger.ts';
 import type { Supervisor } from './supervisor.ts';
 import { loadConfig, type LoadedConfig } from './config_loader.ts';
@@ -90,7 +91,12 @@ export class Server {
     supervisor.start();
     if (loaded.admin !== null) {
       const ctx: AdminContext = buildAdminContext(this);
-      this.admin = await startAdmin(ctx, loaded.admin.host, loaded.admin.port);
+      try {
+        this.admin = await startAdmin(ctx, loaded.admin.host, loaded.admin.port);
+      } catch (err) {
+        await this.deps.supervisor.shutdown(0);
+        throw new OrionError('ORION_ADMIN_LISTEN', `admin address ${loaded.admin.host}:${loaded.admin.port}: ${(err as Error).message}`);
+      }
       this.log.info({ address: `${loaded.admin.host}:${this.admin.port}` }, 'admin listening');
     }
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
