@@ -25,7 +25,7 @@ let selfPort = 0;
 /** Every server answers with what it saw of the TLS connection. */
 function describe(sock: tls.TLSSocket, version: string): string {
   const peer = sock.getPeerX509Certificate?.();
-  return JSON.stringify({ version, sni: sock.servername, alpn: sock.alpnProtocol, clientSan: peer?.subjectAltName ?? null });
+  return JSON.stringify({ version, sni: sock.servername, alpn: sock.alpnProtocol, clientSan: peer?.subjectAltName ?? null, resumed: sock.isSessionReused() });
 }
 
 async function listen(server: net.Server): Promise<number> {
@@ -63,6 +63,7 @@ before(async () => {
     staticCluster('mtls', [h1Port], { transport_socket: mtls }),
     staticCluster('badsan', [h1Port], { transport_socket: upstreamTls({ validation_context: verify('other.test') }, { sni: 'upstream.test' }) }),
     staticCluster('noverify', [selfPort], { transport_socket: upstreamTls({}) }),
+    staticCluster('resume', [h1Port], { transport_socket: mtls, max_requests_per_connection: 1 }),
     staticCluster('h2', [h2Port], { ...explicitHttp2(), transport_socket: upstreamTls({ validation_context: verify('upstream.test') }, { sni: 'upstream.test' }) }),
     staticCluster('auto_h2', [h2Port], auto({ transport_socket: upstreamTls({}, { sni: 'upstream.test' }) })),
     staticCluster('auto_h1', [h1Port], auto({ transport_socket: upstreamTls({}, { sni: 'upstream.test' }) })),
@@ -91,6 +92,17 @@ test('mTLS to the upstream: SNI, client certificate, trusted_ca and SAN verified
   assert.equal(seen.sni, 'upstream.test');
   assert.equal(seen.clientSan, 'URI:spiffe://orion/proxy');
   assert.equal(seen.version, '1.1');
+});
+
+test('a new connection resumes the last TLS session', async () => {
+  const seen: boolean[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await request(port, '/resume/x');
+    assert.equal(r.status, 200, r.body);
+    seen.push(r.json<{ resumed: boolean }>().resumed);
+  }
+  assert.equal(seen[0], false);
+  assert.equal(seen[2], true, `resumed: ${seen.join(',')}`);
 });
 
 test('a server certificate failing the SAN matcher is a connect failure (503)', async () => {

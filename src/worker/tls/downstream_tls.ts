@@ -47,6 +47,8 @@ export class DownstreamTls {
     this.ctx = new TlsContext(snap, true, what);
     this.stats = new SslStats(statPrefix);
     this.alpn = snap.alpn.length > 0 ? snap.alpn : undefined;
+    // Build now: key material is read (and a bad one reported) with the config, not on a first handshake.
+    this.ctx.current();
   }
 
   /**

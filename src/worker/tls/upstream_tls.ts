@@ -17,6 +17,9 @@ export class UpstreamTls {
   private readonly ctx: TlsContext;
   private readonly handshakes: Counter;
   private readonly failures: Counter;
+  /** The last session the upstream gave us: the next connection resumes it (Envoy's max_session_keys: 1). */
+  private session: Buffer | null = null;
+  private sessionContext: tls.SecureContext | null = null;
 
   /** `statPrefix`: `cluster.<name>.` (Envoy's cluster.<name>.ssl.*). */
   constructor(snap: UpstreamTlsSnap, statPrefix: string, what: string) {
@@ -24,6 +27,12 @@ export class UpstreamTls {
     this.ctx = new TlsContext(snap, false, what);
     this.handshakes = stats.counter(statPrefix + 'ssl.handshake');
     this.failures = stats.counter(statPrefix + 'ssl.connection_error');
+    this.ctx.current();
+  }
+
+  private keepSession(s: Buffer, ctx: tls.SecureContext): void {
+    this.session = s;
+    this.sessionContext = ctx;
   }
 
   /** ALPN to offer: the configured list, else what the codec needs (h2, http/1.1). */
@@ -48,20 +57,32 @@ export class UpstreamTls {
       // Validation is Envoy's (below), not Node's default of the system roots plus the host name.
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
+      // A session from a rotated context is not offered again.
+      session: this.session !== null && this.sessionContext === m?.secureContext ? this.session : undefined,
     });
     if (m === null) {
       // A secret is missing (SDS not delivered yet): fail like a refused connection.
       process.nextTick(() => t.destroy(new Error('upstream TLS secrets not available')));
       return t;
     }
+    // Only sessions of validated servers are kept (a TLS 1.2 ticket can arrive before the verdict).
+    let validated = false;
+    let pending: Buffer | null = null;
+    t.on('session', (s: Buffer) => {
+      if (validated) this.keepSession(s, m.secureContext);
+      else pending = s;
+    });
     t.once('secureConnect', () => {
       const v = m.validator;
-      const err = v === null ? null : v.check(t);
+      // A resumed session was validated when it was first established (with this same context).
+      const err = v === null || t.isSessionReused() ? null : v.check(t);
       if (err !== null) {
         this.failures.value++;
         t.destroy(new Error(err));
         return;
       }
+      validated = true;
+      if (pending !== null) this.keepSession(pending, m.secureContext);
       this.handshakes.value++;
       t.emit(TLS_READY);
     });
