@@ -15,6 +15,7 @@ let slow: Upstream;
 let raw: net.Server;
 let rawPort: number;
 let deadPort: number;
+let timeoutPort: number;
 
 before(async () => {
   echo = await startHttpUpstream('echo');
@@ -45,7 +46,9 @@ before(async () => {
     staticCluster('raw', [rawPort]),
     { name: 'empty', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'empty', endpoints: [] } },
   ];
-  proxy = await startProxy(bootstrap(adminPort, [httpListener(port, [vhost('all', ['*'], routes)])], clusters), { adminPort });
+  timeoutPort = await freePort();
+  const timeouts = { ...httpListener(timeoutPort, [vhost('all', ['*'], routes)], { request_timeout: '0.4s', request_headers_timeout: '0.3s' }), name: 'timeouts' };
+  proxy = await startProxy(bootstrap(adminPort, [httpListener(port, [vhost('all', ['*'], routes)]), timeouts], clusters), { adminPort });
 });
 
 after(async () => {
@@ -155,4 +158,22 @@ test('keep-alive: many requests reuse one downstream connection', async () => {
   }
   s.destroy();
   assert.equal((data.match(/HTTP\/1\.1 200/g) ?? []).length, 20);
+});
+
+test('request_headers_timeout: a head that never completes gets 408 and the connection closes', async () => {
+  const t0 = Date.now();
+  const reply = await rawRequest(timeoutPort, 'GET / HTTP/1.1\r\nHost: a\r\n', 3000);
+  assert.equal(statusOf(reply), 408, reply);
+  assert.match(reply, /request header timeout/);
+  assert.ok(Date.now() - t0 < 2000);
+});
+
+test('request_timeout: a body that never completes gets 408; a complete one is served', async () => {
+  const before = echo.received.length;
+  const reply = await rawRequest(timeoutPort, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', 3000);
+  assert.equal(statusOf(reply), 408, reply);
+  assert.match(reply, /request timeout/);
+  assert.equal(echo.received.length, before, 'the incomplete request was not answered by the upstream');
+  const ok = await rawRequest(timeoutPort, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', 3000);
+  assert.equal(statusOf(ok), 200);
 });

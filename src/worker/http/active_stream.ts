@@ -110,6 +110,8 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     const hcm = this.hcm;
     hcm.stats.downstream_rq_total.value++;
     hcm.stats.downstream_rq_active.value++;
+    // request_timeout: until the request is complete (the route timeout takes over from there).
+    if (!endStream && hcm.requestTimer !== null) hcm.requestTimer.add(this, this.startTime);
     if (!prepareRequest(this)) {
       this.keepAlive = false;
       hcm.stats.downstream_cx_protocol_error.value++;
@@ -148,7 +150,10 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
   }
 
   decodeData(chunk: Buffer, start: number, end: number, endStream: boolean): void {
-    if (endStream) this.requestComplete = true;
+    if (endStream) {
+      this.requestComplete = true;
+      if (this.tList !== null && this.tList === this.hcm.requestTimer) this.tList.remove(this);
+    }
     if (this.done) return;
     const data = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
     if (this.bodyCopy !== null && data.length > 0) this.copyBody(data);
@@ -185,6 +190,7 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     if (this.upstreamRequestComplete) return;
     this.upstreamRequestComplete = true;
     // Envoy starts the route timeout once the downstream request is complete.
+    if (this.tList !== null) this.tList.remove(this); // request_timeout, if armed, is over
     const t = this.route!.timeout;
     if (t !== null && !this.tunnel && this.upgrade === '') t.add(this, Date.now());
     if (this.bodyCopy !== null && this.route!.action.kind === 'route' && this.route!.action.mirrorPolicies.length > 0) {
@@ -195,12 +201,22 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
   /** The route timeout: 504 (or a reset once the response has started), across all retries. */
   onTimeout(): void {
     if (this.done) return;
+    if (!this.upstreamRequestComplete && !this.requestComplete) return this.onRequestTimeout();
     if (this.cluster !== null) this.cluster.stats.upstream_rq_timeout.value++;
     this.upstream?.recordTimeout();
     this.upstream?.abort();
     this.upstream = null;
     if (this.responseStarted) return this.resetDownstream();
     this.sendLocalReply(504, LocalBody.TIMEOUT, ResponseFlag.UPSTREAM_TIMEOUT);
+  }
+
+  /** The request did not arrive completely within request_timeout: 408, connection closed. */
+  private onRequestTimeout(): void {
+    this.hcm.stats.downstream_rq_timeout.value++;
+    this.upstream?.abort();
+    this.upstream = null;
+    this.keepAlive = false;
+    this.sendLocalReply(408, LocalBody.REQUEST_TIMEOUT, ResponseFlag.NONE);
   }
 
   // ---- response path

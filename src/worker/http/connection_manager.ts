@@ -40,6 +40,8 @@ export class HcmStats {
   readonly no_route: Counter;
   readonly rq_direct_response: Counter;
   readonly rq_redirect: Counter;
+  readonly downstream_rq_timeout: Counter;
+  readonly downstream_rq_header_timeout: Counter;
   readonly classes: Counter[];
 
   constructor(prefix: string) {
@@ -62,6 +64,8 @@ export class HcmStats {
     this.no_route = stats.counter(p + 'no_route');
     this.rq_direct_response = stats.counter(p + 'rq_direct_response');
     this.rq_redirect = stats.counter(p + 'rq_redirect');
+    this.downstream_rq_timeout = stats.counter(p + 'downstream_rq_timeout');
+    this.downstream_rq_header_timeout = stats.counter(p + 'downstream_rq_header_timeout');
     this.classes = [1, 2, 3, 4, 5].map((k) => stats.counter(`${p}downstream_rq_${k}xx`));
   }
 }
@@ -85,6 +89,10 @@ export class HttpConnectionManager {
   readonly idleTimer: TimerList | null;
   /** stream_idle_timeout while a request waits on its upstream (route idle_timeout overrides). */
   readonly streamIdleTimer: TimerList | null;
+  /** request_timeout: the whole request must arrive within it (0 = disabled, Envoy's default). */
+  readonly requestTimer: TimerList | null;
+  /** request_headers_timeout: a started head must complete within it. */
+  readonly requestHeadersTimer: TimerList | null;
   /** Lower-cased upgrade types allowed on this connection manager (upgrade_configs). */
   readonly upgradeTypes: string[];
   /** HTTP/2 session settings; null for codec_type HTTP1. */
@@ -115,6 +123,8 @@ export class HttpConnectionManager {
     this.preserveExternalRequestId = snap.preserveExternalRequestId;
     this.idleTimer = snap.idleTimeoutMs > 0 ? timerList(snap.idleTimeoutMs) : null;
     this.streamIdleTimer = snap.streamIdleTimeoutMs > 0 ? timerList(snap.streamIdleTimeoutMs) : null;
+    this.requestTimer = snap.requestTimeoutMs > 0 ? timerList(snap.requestTimeoutMs) : null;
+    this.requestHeadersTimer = snap.requestHeadersTimeoutMs > 0 ? timerList(snap.requestHeadersTimeoutMs) : null;
     this.upgradeTypes = snap.upgradeTypes.map((t) => t.toLowerCase());
     this.http2Options = snap.codecType === 'http1' ? null : sessionOptions(snap.http2, this.maxRequestHeadersBytes, snap.maxHeadersCount);
     // HTTP/2 CONNECT streams are terminated by h2_connect.ts (HBONE); the HTTP/2 codec hands them over.

@@ -69,4 +69,6 @@ export const LocalBody = {
   HEADERS_TOO_LARGE: 'Request Header Fields Too Large',
   NOT_IMPLEMENTED: 'Not Implemented',
   STREAM_IDLE_TIMEOUT: 'stream timeout',
+  REQUEST_TIMEOUT: 'request timeout',
+  REQUEST_HEADER_TIMEOUT: 'request header timeout',
 } as const;

@@ -35,6 +35,8 @@ export class Http1ServerConnection implements TimerNode {
   private readonly chunked = new ChunkedScanner();
   private requests = 0;
   private readPaused = false;
+  /** Part of a request head has arrived and request_headers_timeout is armed for it. */
+  private awaitingHead = false;
   /** The connection became HTTP/2 (the preface arrived): its socket belongs to the HTTP/2 codec. */
   private switched = false;
   // TimerNode: connection idle timeout while no stream is active.
@@ -108,7 +110,13 @@ export class Http1ServerConnection implements TimerNode {
   private awaitMoreHead(data: Buffer): void {
     if (data.length > this.hcm.maxRequestHeadersBytes) {
       this.buf = null;
-      this.protocolError(431, LocalBody.HEADERS_TOO_LARGE);
+      return this.protocolError(431, LocalBody.HEADERS_TOO_LARGE);
+    }
+    // request_headers_timeout runs from the first byte of a head until the head is complete.
+    const t = this.hcm.requestHeadersTimer;
+    if (t !== null && !this.awaitingHead) {
+      this.awaitingHead = true;
+      t.add(this, Date.now());
     }
   }
 
@@ -127,6 +135,7 @@ export class Http1ServerConnection implements TimerNode {
       return false;
     }
     this.requests++;
+    this.awaitingHead = false;
     if (this.tList !== null) this.tList.remove(this);
     if (head.chunked) {
       this.bodyMode = BODY_CHUNKED;
@@ -226,7 +235,12 @@ export class Http1ServerConnection implements TimerNode {
   }
 
   onTimeout(): void {
-    if (this.stream === null) this.close();
+    if (this.stream !== null) return;
+    if (this.awaitingHead) {
+      this.hcm.stats.downstream_rq_header_timeout.value++;
+      return this.protocolError(408, LocalBody.REQUEST_HEADER_TIMEOUT);
+    }
+    this.close();
   }
 
   /** Drain: close now when idle, after the current response otherwise. */
