@@ -1,147 +1,65 @@
 // State-of-the-world xDS over one gRPC stream (ADS, or one resource type per stream). Per type:
 // the last accepted version and the last nonce; each response is ACKed with its version or
 // NACKed with the previous one, and requests for other types wait until that answer is sent.
-import type { ClusterSnap } from '../../shared/snapshot.ts';
-import type { ApiSourceSpec } from '../config/translate/config_source.ts';
-import type { Obj } from '../config/translate/context.ts';
-import { GrpcStream } from './grpc_stream.ts';
-import { sameInterest, type Interest, type XdsMux, type XdsSink } from './mux.ts';
-import { TYPE_ORDER, TYPES } from './resource_types.ts';
+import type { Interest, XdsUpdate } from './mux.ts';
+import { TYPES } from './resource_types.ts';
+import { StreamMux, type BaseTypeState, type MuxOptions } from './stream_mux.ts';
 import { GRPC_INTERNAL, decodeResponse, encodeRequest, type DiscoveryResponse } from './wire.ts';
 
-interface TypeState {
-  interest: Interest;
+interface TypeState extends BaseTypeState {
   /** Last accepted version_info ('' before the first ACK). */
   version: string;
   /** Nonce of the last response seen on the current stream. */
   nonce: string;
-  /** A request went out for this type on the current stream. */
-  requested: boolean;
-  /** The interest changed while a response was being processed. */
-  dirty: boolean;
 }
 
-export interface MuxOptions {
-  source: string;
-  api: ApiSourceSpec;
-  /** gRPC method path (ADS or the type's own service). */
-  method: string;
-  node: Obj;
-  clusters: ClusterSnap[];
-  sink: XdsSink;
-  log: { warn(o: object, m: string): void; debug(o: object, m: string): void };
-}
+export type { MuxOptions };
 
-export class SotwMux implements XdsMux {
-  readonly source: string;
-  private readonly opts: MuxOptions;
-  private readonly stream: GrpcStream;
-  private readonly types = new Map<string, TypeState>();
-  private nodeSent = false;
-  private processing = false;
-  private queue: Promise<void> = Promise.resolve();
-  private connected = false;
-
-  constructor(opts: MuxOptions) {
-    this.opts = opts;
-    this.source = opts.source;
-    this.stream = new GrpcStream(opts.api.service, opts.clusters, opts.method, {
-      onOpen: () => this.onOpen(),
-      onMessage: (b) => {
-        this.queue = this.queue.then(() => this.process(b));
-      },
-      onClose: (reason) => this.onClose(reason),
-    });
+export class SotwMux extends StreamMux<TypeState> {
+  protected newState(interest: Interest): TypeState {
+    return { interest, version: '', nonce: '', requested: false, dirty: false };
   }
 
-  start(): void {
-    this.stream.start();
+  protected resetForNewStream(st: TypeState): void {
+    // The first request on a new stream carries the version already held, so an unchanged
+    // control plane need not resend everything (it usually does anyway).
+    st.nonce = '';
   }
 
-  stop(): void {
-    this.stream.stop();
-  }
-
-  setInterest(typeUrl: string, interest: Interest): void {
-    let st = this.types.get(typeUrl);
-    if (st === undefined) {
-      st = { interest, version: '', nonce: '', requested: false, dirty: false };
-      this.types.set(typeUrl, st);
-    } else if (sameInterest(st.interest, interest)) {
-      return;
-    } else {
-      st.interest = interest;
-    }
-    if (this.processing) st.dirty = true;
-    else this.request(typeUrl, st);
-  }
-
-  private onOpen(): void {
-    this.nodeSent = false;
-    for (const url of TYPE_ORDER) {
-      const st = this.types.get(url);
-      if (st === undefined) continue;
-      st.nonce = '';
-      st.requested = false;
-      // The first request on a new stream carries the version already held, so an unchanged
-      // control plane need not resend everything (it usually does anyway).
-      this.request(url, st);
-    }
-  }
-
-  private onClose(reason: string): void {
-    if (this.connected) this.opts.log.warn({ source: this.source, reason }, 'xDS stream closed; keeping the last good config and reconnecting');
-    else this.opts.log.debug({ source: this.source, reason }, 'xDS stream failed');
-    this.connected = false;
-    this.opts.sink.onConnection(this.source, false);
-    this.opts.sink.onFailure(this.source, [...this.types.keys()], reason);
-  }
-
-  private async process(b: Buffer): Promise<void> {
+  protected decode(b: Buffer): { typeUrl: string; update: XdsUpdate; ack: (error: string | null) => void } | null {
     let res: DiscoveryResponse;
     try {
       res = decodeResponse(b);
     } catch (e) {
       this.opts.log.warn({ source: this.source, err: String(e) }, 'undecodable DiscoveryResponse ignored');
-      return;
+      return null;
     }
-    this.stream.healthy();
-    if (!this.connected) {
-      this.connected = true;
-      this.opts.sink.onConnection(this.source, true);
-    }
+    const update: XdsUpdate = {
+      typeUrl: res.type_url,
+      source: this.source,
+      delta: false,
+      version: res.version_info,
+      resources: res.resources,
+      removed: [],
+      complete: TYPES[res.type_url]?.sotwComplete ?? false,
+    };
     const st = this.types.get(res.type_url);
-    if (st === undefined || TYPES[res.type_url] === undefined) {
-      this.opts.log.warn({ source: this.source, typeUrl: res.type_url }, 'response for a type that was not requested ignored');
-      return;
-    }
-    st.nonce = res.nonce;
-    this.processing = true;
-    let error: string | null;
-    try {
-      error = await this.opts.sink.onUpdate({
-        typeUrl: res.type_url,
-        source: this.source,
-        delta: false,
-        version: res.version_info,
-        resources: res.resources,
-        removed: [],
-        complete: TYPES[res.type_url].sotwComplete,
-      });
-    } catch (e) {
-      error = `internal error: ${(e as Error).message}`;
-    } finally {
-      this.processing = false;
-    }
-    if (error === null) st.version = res.version_info;
-    this.request(res.type_url, st, error);
-    for (const url of TYPE_ORDER) {
-      const other = this.types.get(url);
-      if (other !== undefined && other.dirty && other !== st) this.request(url, other);
-    }
+    if (st !== undefined) st.nonce = res.nonce;
+    return {
+      typeUrl: res.type_url,
+      update,
+      ack: (error) => {
+        if (error === null) st!.version = res.version_info;
+        this.sendRequest(res.type_url, st!, error);
+      },
+    };
   }
 
-  private request(typeUrl: string, st: TypeState, error: string | null = null): void {
+  protected request(typeUrl: string, st: TypeState): void {
+    this.sendRequest(typeUrl, st, null);
+  }
+
+  private sendRequest(typeUrl: string, st: TypeState, error: string | null): void {
     st.dirty = false;
     if (!this.stream.isOpen) return;
     const names = st.interest === '*' ? [] : [...st.interest];
