@@ -6,7 +6,7 @@ import type { ConfigIssue } from '../shared/errors.ts';
 import { OrionError } from '../shared/errors.ts';
 import type { Snapshot, SocketAddress } from '../shared/snapshot.ts';
 import { loadConfigFile, type LoggingSettings, type RuntimeSettings } from './config/runtime_file.ts';
-import { createTranslator, type Translator } from './config/pipeline.ts';
+import { createTranslator } from './config/pipeline.ts';
 import type { XdsBootstrap } from './config/translate/bootstrap.ts';
 
 export interface LoadedConfig {
@@ -20,23 +20,23 @@ export interface LoadedConfig {
   admin: SocketAddress | null;
   bootstrapDump: unknown;
   unsupported: string[];
-  translator: Translator;
   /** dynamic_resources and the xDS references of static resources; null without xDS. */
   xds: XdsBootstrap | null;
 }
 
-export async function loadConfig(opts: CliOptions, reuse?: Translator, version = 1): Promise<LoadedConfig> {
+export async function loadConfig(opts: CliOptions, version = 1): Promise<LoadedConfig> {
   if (opts.configPath === undefined && opts.configYaml === undefined) {
     throw new OrionError('ORION_NO_CONFIG', 'no configuration given: use -c/--config FILE (an Orion runtime file or an Envoy bootstrap)');
   }
   const file = loadConfigFile(opts.configPath ?? '', { withEnvoyBootstrap: opts.envoyBootstrapPath, configYaml: opts.configYaml });
-  const translator = reuse ?? createTranslator();
-  const base = { runtime: file.runtime, logging: file.logging, notes: file.notes, translator };
+  const base = { runtime: file.runtime, logging: file.logging, notes: file.notes };
   if (file.issues.some((i) => i.severity === 'error')) {
     return { ...base, issues: file.issues, snapshot: emptySnapshot(), snapshotBytes: new Uint8Array(), admin: null, bootstrapDump: {}, unsupported: [], xds: null };
   }
   applyNodeOverrides(file.bootstrap, opts, process.env);
-  const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version, drainTimeMs: opts.drainTimeS * 1000 });
+  // The translator thread holds Envoy's protos (~100 MB): it lives only as long as a (re)load.
+  const translator = createTranslator();
+  const out = await translator.translate({ bootstrap: file.bootstrap, strict: opts.strict, version, drainTimeMs: opts.drainTimeS * 1000 }).finally(() => translator.close());
   const snapshotBytes = new Uint8Array(out.snapshotBytes);
   return {
     ...base,

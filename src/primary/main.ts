@@ -43,10 +43,7 @@ async function run(argv: string[]): Promise<number> {
   const loaded = await loadConfig(opts);
   const level = opts.logLevel ?? loaded.logging.logLevel ?? 'info';
   const log = createLogger({ level, workerId: 'primary', file: loaded.logging.logFile, directory: loaded.logging.logDirectory });
-  if (!reportIssues(loaded, log)) {
-    await loaded.translator.close();
-    return 1;
-  }
+  if (!reportIssues(loaded, log)) return 1;
   const workers = resolveWorkerCount({
     env: process.env,
     cliNumCpus: opts.numCpus,

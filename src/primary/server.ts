@@ -113,7 +113,7 @@ export class Server {
     if (this.state === 'DRAINING') return false;
     let next: LoadedConfig;
     try {
-      next = await loadConfig(this.deps.opts, this.current.translator, this.snapshotVersion + 1);
+      next = await loadConfig(this.deps.opts, this.snapshotVersion + 1);
     } catch (err) {
       this.log.error({ err: String(err) }, 'reload failed; keeping the current config');
       return false;

@@ -74,7 +74,8 @@ export class Supervisor {
 
   /** True once every live worker serves `version`. */
   allApplied(version: number): boolean {
-    return this.slots.every((s) => s.appliedVersion >= version);
+    // Before start() there are no slots yet: nothing serves, whatever every() says of an empty list.
+    return this.slots.length === this.opts.workers && this.slots.every((s) => s.appliedVersion >= version);
   }
 
   whenApplied(fn: (version: number, errors: string[]) => void): void {
