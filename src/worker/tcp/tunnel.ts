@@ -161,42 +161,9 @@ class H2Tunnel implements TcpUpstream {
 
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
-class H1ConnectTunnel implements TcpUpstream {
-  private readonly socket: net.Socket;
-  private readonly cb: UpstreamCallbacks;
-  private head: Buffer | null = null;
-  private established = false;
-
-  constructor(host: Host, authority: string, extra: [string, string][], cb: UpstreamCallbacks) {
-    this.cb = cb;
-    let req = `CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n`;
-    for (const [n, v] of extra) req += `${n}: ${v}\r\n`;
-    req += '\r\n';
-    const s = (this.socket = host.connect((c) => this.onData(c)));
-    s.once(host.connectEvent, () => s.write(req, 'latin1'));
-    s.on('end', () => (this.established ? cb.onUpstreamEnd() : s.destroy()));
-    s.on('drain', () => cb.onUpstreamDrain());
-    s.on('error', () => {});
-    s.on('close', () => cb.onUpstreamClose());
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.established) return this.cb.onUpstreamData(chunk);
-    const data = this.head === null ? chunk : Buffer.concat([this.head, chunk]);
-    const end = findHeadEnd(data, 0);
-    if (end < 0) {
-      if (data.length > MAX_RESPONSE_HEAD) return void this.socket.destroy();
-      this.head = data === chunk ? Buffer.from(chunk) : data;
-      return;
-    }
-    this.head = null;
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(data.latin1Slice(0, Math.min(end, 16)));
-    const status = m === null ? 0 : Number(m[1]);
-    if (status < 200 || status >= 300) return void this.socket.destroy();
-    this.established = true;
-    this.cb.onUpstreamConnected();
-    if (end < data.length) this.cb.onUpstreamData(data.subarray(end));
-  }
+/** A TCP upstream carried by a socket (plain, TLS or internal): the relay calls map one to one. */
+abstract class SocketUpstream implements TcpUpstream {
+  protected abstract readonly socket: net.Socket;
 
   get writableLength(): number {
     return this.socket.writableLength;
@@ -231,11 +198,51 @@ class H1ConnectTunnel implements TcpUpstream {
   }
 }
 
+class H1ConnectTunnel extends SocketUpstream {
+  protected readonly socket: net.Socket;
+  private readonly cb: UpstreamCallbacks;
+  private head: Buffer | null = null;
+  private established = false;
+
+  constructor(host: Host, authority: string, extra: [string, string][], cb: UpstreamCallbacks) {
+    super();
+    this.cb = cb;
+    let req = `CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n`;
+    for (const [n, v] of extra) req += `${n}: ${v}\r\n`;
+    req += '\r\n';
+    const s = (this.socket = host.connect((c) => this.onData(c)));
+    s.once(host.connectEvent, () => s.write(req, 'latin1'));
+    s.on('end', () => (this.established ? cb.onUpstreamEnd() : s.destroy()));
+    s.on('drain', () => cb.onUpstreamDrain());
+    s.on('error', () => {});
+    s.on('close', () => cb.onUpstreamClose());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.established) return this.cb.onUpstreamData(chunk);
+    const data = this.head === null ? chunk : Buffer.concat([this.head, chunk]);
+    const end = findHeadEnd(data, 0);
+    if (end < 0) {
+      if (data.length > MAX_RESPONSE_HEAD) return void this.socket.destroy();
+      this.head = data === chunk ? Buffer.from(chunk) : data;
+      return;
+    }
+    this.head = null;
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(data.latin1Slice(0, Math.min(end, 16)));
+    const status = m === null ? 0 : Number(m[1]);
+    if (status < 200 || status >= 300) return void this.socket.destroy();
+    this.established = true;
+    this.cb.onUpstreamConnected();
+    if (end < data.length) this.cb.onUpstreamData(data.subarray(end));
+  }
+}
+
 /** A plain (network or internal) connection to the host, read into the shared buffer. */
-export class RawUpstream implements TcpUpstream {
-  private readonly socket: net.Socket;
+export class RawUpstream extends SocketUpstream {
+  protected readonly socket: net.Socket;
 
   constructor(host: Host, cb: UpstreamCallbacks) {
+    super();
     const s = (this.socket = host.connect((c) => cb.onUpstreamData(c)));
     // TLS clusters: connected once the handshake and server validation succeeded.
     s.once(host.connectEvent, () => cb.onUpstreamConnected());
@@ -243,38 +250,6 @@ export class RawUpstream implements TcpUpstream {
     s.on('drain', () => cb.onUpstreamDrain());
     s.on('error', () => {});
     s.on('close', () => cb.onUpstreamClose());
-  }
-
-  get writableLength(): number {
-    return this.socket.writableLength;
-  }
-
-  write(data: Buffer): boolean {
-    return writeShared(this.socket, data);
-  }
-
-  flushed(fn: () => void): void {
-    this.socket.write(EMPTY, fn);
-  }
-
-  end(): void {
-    if (!this.socket.writableEnded) this.socket.end();
-  }
-
-  pause(): void {
-    this.socket.pause();
-  }
-
-  resume(): void {
-    this.socket.resume();
-  }
-
-  closeAfterFlush(): void {
-    this.socket.destroySoon();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }
 
