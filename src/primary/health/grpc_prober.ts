@@ -4,6 +4,7 @@
 import http2 from 'node:http2';
 import type { GrpcHealthCheckSnap } from '../../shared/snapshot.ts';
 import { ProbeResult, type ProbeResultValue, type Prober, type ProbeTarget } from './prober.ts';
+import { ProbeSession } from './h2_session.ts';
 
 const SERVING = 1;
 
@@ -11,12 +12,13 @@ export class GrpcProber implements Prober {
   private readonly cfg: GrpcHealthCheckSnap;
   private readonly target: ProbeTarget;
   private readonly body: Buffer;
-  private session: http2.ClientHttp2Session | null = null;
+  private readonly h2: ProbeSession;
   private abort: (() => void) | null = null;
 
   constructor(cfg: GrpcHealthCheckSnap, target: ProbeTarget) {
     this.cfg = cfg;
     this.target = target;
+    this.h2 = new ProbeSession(target);
     this.body = grpcFrame(healthCheckRequest(cfg.serviceName));
   }
 
@@ -26,7 +28,7 @@ export class GrpcProber implements Prober {
       if (finished) return;
       finished = true;
       this.abort = null;
-      if (!this.target.reuseConnection || r === ProbeResult.NETWORK) this.dropSession();
+      if (!this.target.reuseConnection || r === ProbeResult.NETWORK) this.h2.drop();
       done(r);
     };
     const headers: http2.OutgoingHttpHeaders = {
@@ -39,7 +41,7 @@ export class GrpcProber implements Prober {
     for (const m of this.cfg.initialMetadata) headers[m.name] = m.value;
     let req: http2.ClientHttp2Stream;
     try {
-      req = this.h2Session().request(headers);
+      req = this.h2.get().request(headers);
     } catch {
       return finish(ProbeResult.NETWORK);
     }
@@ -63,28 +65,10 @@ export class GrpcProber implements Prober {
     this.abort = () => req.close(http2.constants.NGHTTP2_CANCEL);
   }
 
-  private h2Session(): http2.ClientHttp2Session {
-    if (this.session !== null && !this.session.closed && !this.session.destroyed) return this.session;
-    const host = this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address;
-    const s = http2.connect(`http://${host}:${this.target.port}`);
-    s.on('error', () => {});
-    s.on('close', () => {
-      if (this.session === s) this.session = null;
-    });
-    s.unref();
-    this.session = s;
-    return s;
-  }
-
-  private dropSession(): void {
-    this.session?.destroy();
-    this.session = null;
-  }
-
   cancel(): void {
     this.abort?.();
     this.abort = null;
-    this.dropSession();
+    this.h2.drop();
   }
 
   close(): void {

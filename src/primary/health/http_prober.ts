@@ -6,6 +6,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { HttpHealthCheckSnap } from '../../shared/snapshot.ts';
 import { ProbeResult, type ProbeResultValue, type Prober, type ProbeTarget } from './prober.ts';
+import { ProbeSession } from './h2_session.ts';
 
 /** Envoy's health checker user agent; backends often recognise it. */
 const USER_AGENT = 'Envoy/HC';
@@ -15,12 +16,13 @@ export class HttpProber implements Prober {
   private readonly target: ProbeTarget;
   private readonly headers: Record<string, string>;
   private agent: http.Agent | null = null;
-  private session: http2.ClientHttp2Session | null = null;
+  private readonly h2: ProbeSession;
   private abort: (() => void) | null = null;
 
   constructor(cfg: HttpHealthCheckSnap, target: ProbeTarget) {
     this.cfg = cfg;
     this.target = target;
+    this.h2 = new ProbeSession(target);
     const h: Record<string, string> = { 'user-agent': USER_AGENT };
     for (const a of cfg.headersToAdd) {
       if (a.action === 'append_if_exists_or_add' && h[a.name] !== undefined) h[a.name] += ',' + a.value;
@@ -75,10 +77,10 @@ export class HttpProber implements Prober {
       if (finished) return;
       finished = true;
       this.abort = null;
-      if (!this.target.reuseConnection) this.dropSession();
+      if (!this.target.reuseConnection) this.h2.drop();
       done(r);
     };
-    const s = this.h2Session();
+    const s = this.h2.get();
     let req: http2.ClientHttp2Stream;
     try {
       req = s.request({
@@ -88,7 +90,7 @@ export class HttpProber implements Prober {
         ...this.headers,
       }, { endStream: true });
     } catch {
-      this.dropSession();
+      this.h2.drop();
       return finish(ProbeResult.NETWORK);
     }
     req.on('response', (h) => {
@@ -101,31 +103,13 @@ export class HttpProber implements Prober {
     this.abort = () => req.close(http2.constants.NGHTTP2_CANCEL);
   }
 
-  private h2Session(): http2.ClientHttp2Session {
-    if (this.session !== null && !this.session.closed && !this.session.destroyed) return this.session;
-    const host = this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address;
-    const s = http2.connect(`http://${host}:${this.target.port}`);
-    s.on('error', () => {});
-    s.on('close', () => {
-      if (this.session === s) this.session = null;
-    });
-    s.unref();
-    this.session = s;
-    return s;
-  }
-
-  private dropSession(): void {
-    this.session?.destroy();
-    this.session = null;
-  }
-
   cancel(): void {
     this.abort?.();
     this.abort = null;
     // A timed-out connection is not trusted for the next probe.
     this.agent?.destroy();
     this.agent = null;
-    this.dropSession();
+    this.h2.drop();
   }
 
   close(): void {
