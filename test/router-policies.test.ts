@@ -77,6 +77,7 @@ before(async () => {
       },
     },
     { match: { prefix: '/idle' }, route: { cluster: 'idle', idle_timeout: '0.3s' } },
+    { match: { prefix: '/duration' }, route: { cluster: 'idle', max_stream_duration: { max_stream_duration: '0.3s' } } },
     { match: { prefix: '/ws' }, route: { cluster: 'ws' } },
     { match: { prefix: '/nows' }, route: { cluster: 'ws', upgrade_configs: [{ upgrade_type: 'websocket', enabled: false }] } },
   ];
@@ -190,6 +191,14 @@ test('route idle_timeout: no upstream bytes for 0.3 s → 408', async () => {
   const t0 = Date.now();
   const r = await request(port, '/idle');
   assert.equal(r.status, 408);
+  assert.ok(Date.now() - t0 < 1200);
+});
+
+test('max_stream_duration on HTTP/1.1: a stream outliving it gets 408', async () => {
+  const t0 = Date.now();
+  const r = await request(port, '/duration');
+  assert.equal(r.status, 408);
+  assert.equal(r.body, 'downstream duration timeout');
   assert.ok(Date.now() - t0 < 1200);
 });
 

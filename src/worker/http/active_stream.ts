@@ -19,6 +19,8 @@ import type { Cluster } from '../upstream/cluster.ts';
 import type { TimerList, TimerNode } from '../timer_list.ts';
 import { writeShared } from '../net/read_buffer.ts';
 import { connectRoute } from './connect_tunnel.ts';
+import { isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
+import type { RouteActionSnap } from '../../shared/snapshot.ts';
 
 /** Small bodies ride in the same write as the head: one syscall per response. */
 const INLINE_BODY_MAX = 4096;
@@ -146,6 +148,7 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
       this.upgrade = this.head.upgrade;
     }
     applyRouteAction(this, route, a);
+    if (a.maxStreamDurationMs > 0 || a.grpcTimeoutHeaderMaxMs >= 0) this.armDuration(a);
     routeToCluster(this, a);
   }
 
@@ -208,6 +211,38 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.upstream = null;
     if (this.responseStarted) return this.resetDownstream();
     this.sendLocalReply(504, LocalBody.TIMEOUT, ResponseFlag.UPSTREAM_TIMEOUT);
+  }
+
+  // ---- max_stream_duration / grpc-timeout (rare: a plain timer, only when configured)
+  private durationTimer: NodeJS.Timeout | null = null;
+
+  private armDuration(a: RouteActionSnap): void {
+    let ms = a.maxStreamDurationMs;
+    if (a.grpcTimeoutHeaderMaxMs >= 0 && isGrpcContentType(this.requestHeader('content-type'))) {
+      const v = this.requestHeader('grpc-timeout');
+      const t = v === null ? -1 : parseGrpcTimeout(v);
+      // Envoy: grpc-timeout (capped by grpc_timeout_header_max unless that is 0) replaces max_stream_duration.
+      if (t > 0) ms = a.grpcTimeoutHeaderMaxMs > 0 ? Math.min(t, a.grpcTimeoutHeaderMaxMs) : t;
+    }
+    if (ms <= 0) return;
+    this.durationTimer = setTimeout(onDurationTimeout, Math.max(1, ms - (Date.now() - this.startTime)), this);
+  }
+
+  protected clearDuration(): void {
+    if (this.durationTimer === null) return;
+    clearTimeout(this.durationTimer);
+    this.durationTimer = null;
+  }
+
+  /** The stream outlived max_stream_duration: 408 (gRPC-shaped on gRPC streams), or a reset. */
+  onDurationTimeout(): void {
+    this.durationTimer = null;
+    if (this.done) return;
+    this.upstream?.abort();
+    this.upstream = null;
+    if (this.responseStarted) return this.resetDownstream();
+    this.keepAlive = false;
+    this.sendLocalReply(408, LocalBody.DURATION_TIMEOUT, ResponseFlag.DURATION_TIMEOUT);
   }
 
   /** The request did not arrive completely within request_timeout: 408, connection closed. */
@@ -356,6 +391,7 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     if (this.done) return;
     this.done = true;
     if (this.tList !== null) this.tList.remove(this);
+    if (this.durationTimer !== null) this.clearDuration();
     this.hcm.streamFinished(this);
     this.conn.streamDone(this);
   }
@@ -366,6 +402,7 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.done = true;
     this.keepAlive = false;
     if (this.tList !== null) this.tList.remove(this);
+    if (this.durationTimer !== null) this.clearDuration();
     this.hcm.streamReset(this);
     this.conn.socket.destroy();
   }
@@ -375,6 +412,7 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     if (this.done) return;
     this.done = true;
     if (this.tList !== null) this.tList.remove(this);
+    if (this.durationTimer !== null) this.clearDuration();
     this.responseFlag = ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION;
     this.upstream?.abort();
     this.hcm.streamReset(this);
@@ -386,4 +424,8 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
     this.hcm.stats.downstream_cx_protocol_error.value++;
     this.sendLocalReply(400, LocalBody.BAD_REQUEST, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
   }
+}
+
+function onDurationTimeout(s: ActiveStream): void {
+  s.onDurationTimeout();
 }

@@ -70,5 +70,6 @@ export const LocalBody = {
   NOT_IMPLEMENTED: 'Not Implemented',
   STREAM_IDLE_TIMEOUT: 'stream timeout',
   REQUEST_TIMEOUT: 'request timeout',
+  DURATION_TIMEOUT: 'downstream duration timeout',
   REQUEST_HEADER_TIMEOUT: 'request header timeout',
 } as const;

@@ -13,7 +13,7 @@ import type { ConnectionInfo } from '../../listener/connection_info.ts';
 import { ResponseFlag, reasonPhrase } from '../local_reply.ts';
 import { inReadBuffer } from '../../net/read_buffer.ts';
 import { ChunkedDecoder, frameChunk, lastChunk, type PayloadSink } from './chunked_decoder.ts';
-import { grpcMessage, grpcStatusFor, isGrpcContentType, parseGrpcTimeout } from '../grpc.ts';
+import { grpcMessage, grpcStatusFor, isGrpcContentType } from '../grpc.ts';
 import type { Http2ServerConnection } from './server_connection.ts';
 import { Http2ResponseHead } from '../../upstream/http2_client.ts';
 
@@ -21,7 +21,6 @@ const OWNER = Symbol('orion.h2stream');
 const EMPTY = Buffer.alloc(0);
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** Envoy's body for a stream that outlived max_stream_duration (or its grpc-timeout). */
-const DURATION_TIMEOUT_BODY = 'downstream duration timeout';
 
 /** Response headers HTTP/2 forbids (RFC 9113 §8.2.2) or that belong to HTTP/1.1 framing. */
 function isConnectionSpecific(n: string): boolean {
@@ -128,7 +127,6 @@ export class Http2ServerStream extends ActiveStream implements PayloadSink {
   /** The response was started with waitForTrailers: trailers (or an empty set) end it. */
   private wantTrailers = false;
   private trailers: http2.OutgoingHttpHeaders | null = null;
-  private durationTimer: NodeJS.Timeout | null = null;
 
   constructor(c: Http2ServerConnection, h2: http2.ServerHttp2Stream, raw: string[]) {
     const [head, scheme] = requestHead(raw, h2.endAfterHeaders);
@@ -153,7 +151,6 @@ export class Http2ServerStream extends ActiveStream implements PayloadSink {
     // As the HTTP/1.1 codec does: the body is wanted, so the client need not wait for a 100.
     if (!endStream && this.requestHeader('expect')?.toLowerCase() === '100-continue') h2.additionalHeaders({ ':status': 100 });
     this.decodeHeaders(endStream);
-    if (!this.done && this.route !== null) this.armDuration();
   }
 
   override get protocol(): string {
@@ -318,38 +315,6 @@ export class Http2ServerStream extends ActiveStream implements PayloadSink {
     // Closed before our response was complete: the client reset it, or the connection went away.
     if (!this.done) this.downstreamReset();
   }
-
-  // ---- max_stream_duration / grpc-timeout
-  private armDuration(): void {
-    const a = this.route!.action;
-    if (a.kind !== 'route') return;
-    let ms = a.maxStreamDurationMs ?? 0;
-    const cap = a.grpcTimeoutHeaderMaxMs ?? -1;
-    if (cap >= 0 && this.grpc) {
-      const v = this.requestHeader('grpc-timeout');
-      const t = v === null ? -1 : parseGrpcTimeout(v);
-      // Envoy: grpc-timeout (capped by grpc_timeout_header_max unless that is 0) replaces max_stream_duration.
-      if (t > 0) ms = cap > 0 ? Math.min(t, cap) : t;
-    }
-    if (ms <= 0) return;
-    const elapsed = Date.now() - this.startTime;
-    this.durationTimer = setTimeout(onDurationTimeout, Math.max(1, ms - elapsed), this);
-  }
-
-  private clearDuration(): void {
-    if (this.durationTimer === null) return;
-    clearTimeout(this.durationTimer);
-    this.durationTimer = null;
-  }
-
-  onDurationTimeout(): void {
-    this.durationTimer = null;
-    if (this.done) return;
-    this.upstream?.abort();
-    this.upstream = null;
-    if (this.responseStarted) return this.resetDownstream();
-    this.sendLocalReply(408, DURATION_TIMEOUT_BODY, ResponseFlag.DURATION_TIMEOUT);
-  }
 }
 
 /** `extra`: pre-rendered HTTP/1.1 header lines ("name: value\r\n"), as the router passes them. */
@@ -379,7 +344,4 @@ function onWantTrailers(this: http2.ServerHttp2Stream): void {
 }
 function onClose(this: http2.ServerHttp2Stream): void {
   (this as unknown as Owned)[OWNER].onStreamClose();
-}
-function onDurationTimeout(s: Http2ServerStream): void {
-  s.onDurationTimeout();
 }
