@@ -4,7 +4,7 @@
 // allows CONNECT (http2_protocol_options.allow_connect or a CONNECT upgrade config); routing,
 // the allow/terminate/forward decision and the upstream side are shared with HTTP/1.1
 // (connect_tunnel.ts). Each stream has flow control and half-close (END_STREAM <-> FIN).
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type { HttpConnectionManager } from './connection_manager.ts';
 import type { ConnectionInfo } from '../listener/connection_info.ts';
 import type { MatchInput } from '../router/header_matcher.ts';
@@ -12,6 +12,7 @@ import type { FormatContext } from '../router/formatter.ts';
 import { RequestHead } from './http1/parser.ts';
 import { connectMode, connectTarget, ConnectUpstream } from './connect_tunnel.ts';
 import type { UpstreamCallbacks } from '../tcp/tunnel.ts';
+import { H2 } from '../lazy_modules.ts';
 
 export class H2ConnectServer {
   private readonly hcm: HttpConnectionManager;
@@ -139,6 +140,6 @@ class H2ConnectBridge implements UpstreamCallbacks, FormatContext {
     const s = this.stream;
     if (s.destroyed) return;
     if (!this.connected) return reply(this.hcm, s, 503);
-    if (!s.writableEnded) s.close(http2.constants.NGHTTP2_CONNECT_ERROR);
+    if (!s.writableEnded) s.close(H2.NGHTTP2_CONNECT_ERROR);
   }
 }

@@ -2,7 +2,7 @@
 // the upstream — HTTP/2 when the cluster speaks HTTP/2 (node:http2 client, one session per host
 // shared by all tunnels to it, as Envoy's pool does; HBONE's shape), HTTP/1.1 CONNECT otherwise.
 // A non-2xx answer is a failed connect (tcp_proxy retries or closes the downstream).
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import type { TunnelingConfigSnap } from '../../shared/snapshot.ts';
 import type { Host } from '../upstream/host.ts';
@@ -11,6 +11,7 @@ import { compileHeaderValue, type FormatContext, type HeaderValue } from '../rou
 import { findHeadEnd } from '../http/http1/parser.ts';
 import { writeShared } from '../net/read_buffer.ts';
 import { log } from '../log.ts';
+import { http2Module, H2 } from '../lazy_modules.ts';
 
 /** What tcp_proxy (or a terminated CONNECT) hears from its upstream, whatever carries it. */
 export interface UpstreamCallbacks {
@@ -83,8 +84,8 @@ function sessionFor(host: Host): http2.ClientHttp2Session {
   if (cur !== undefined && !cur.closed && !cur.destroyed) return cur;
   const internal = host.internalConnector;
   const s = internal === null
-    ? http2.connect(`http://${host.key}`)
-    : http2.connect('http://internal.invalid', { createConnection: () => internal.open() as unknown as net.Socket });
+    ? http2Module().connect(`http://${host.key}`)
+    : http2Module().connect('http://internal.invalid', { createConnection: () => internal.open() as unknown as net.Socket });
   s.on('error', () => {}); // each stream reports its own failure
   s.on('goaway', () => {
     // The peer is draining: no new tunnels on this session; it closes once its streams end.
@@ -112,7 +113,7 @@ class H2Tunnel implements TcpUpstream {
     s.once('response', (h) => {
       const status = Number(h[':status']);
       if (status >= 200 && status < 300) cb.onUpstreamConnected();
-      else s.close(http2.constants.NGHTTP2_CANCEL);
+      else s.close(H2.NGHTTP2_CANCEL);
     });
     s.on('data', (d: Buffer) => cb.onUpstreamData(d));
     s.on('end', () => cb.onUpstreamEnd());
@@ -153,7 +154,7 @@ class H2Tunnel implements TcpUpstream {
   }
 
   destroy(): void {
-    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!this.stream.destroyed) this.stream.close(H2.NGHTTP2_CANCEL);
   }
 }
 

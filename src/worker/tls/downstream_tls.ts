@@ -3,13 +3,14 @@
 // secure socket to the chain's network filter. Each handshake takes the context current at that
 // moment, so certificate rotation never touches established connections.
 import type net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { DownstreamTlsSnap } from '../../shared/snapshot.ts';
 import { TlsContext } from './tls_context.ts';
 import { onSecretsChange } from './secrets.ts';
 import { TlsFailure, type CertValidator } from './cert_validator.ts';
 import { stats, type Counter } from '../stats/store.ts';
 import type { ReadCallback } from '../net/read_buffer.ts';
+import { tlsModule } from '../lazy_modules.ts';
 
 /** A client that never completes its handshake is closed after this (Envoy's TLS inspector default). */
 const HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -61,7 +62,7 @@ export class DownstreamTls {
     if (m === null) return this.awaitSecrets(socket, initial, onSecure);
     if (initial !== null && initial.length > 0) socket.unshift(initial);
     const v = m.validator;
-    const t = new tls.TLSSocket(socket, {
+    const t = new (tlsModule().TLSSocket)(socket, {
       isServer: true,
       secureContext: m.secureContext,
       ALPNProtocols: this.alpn,

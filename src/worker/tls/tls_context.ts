@@ -3,12 +3,13 @@
 // when a secret it uses changes (certificate rotation) and keeps the last good build when a new one
 // fails, as Envoy keeps serving with the previous secret.
 import fs from 'node:fs';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { constants } from 'node:crypto';
 import type { DataSourceSnap, DownstreamTlsSnap, SecretSnap, TlsContextSnap } from '../../shared/snapshot.ts';
 import { CertValidator } from './cert_validator.ts';
 import { getSecret, secretsGeneration } from './secrets.ts';
 import { log } from '../log.ts';
+import { tlsModule } from '../lazy_modules.ts';
 
 export interface TlsMaterial {
   readonly secureContext: tls.SecureContext;
@@ -86,7 +87,7 @@ function build(s: TlsContextSnap, certs: SecretSnap[], v: SecretSnap | null, isS
     if (d.sessionTimeoutMs !== undefined && d.sessionTimeoutMs > 0) opts.sessionTimeout = Math.ceil(d.sessionTimeoutMs / 1000);
     if (d.disableStatelessSessionResumption === true) opts.secureOptions = constants.SSL_OP_NO_TICKET;
   }
-  return { secureContext: tls.createSecureContext(opts), validator: v === null ? null : new CertValidator(v, ca !== null) };
+  return { secureContext: tlsModule().createSecureContext(opts), validator: v === null ? null : new CertValidator(v, ca !== null) };
 }
 
 /** SDS validation over the default one (combined_validation_context): set fields win, lists add up. */

@@ -3,11 +3,12 @@
 // trusted_ca the chain, and with SAN matchers or pins the names, are verified before the connection
 // counts as established — a failure is a connect failure, not a reset.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { UpstreamTlsSnap } from '../../shared/snapshot.ts';
 import { TlsContext } from './tls_context.ts';
 import type { ReadCallback } from '../net/read_buffer.ts';
 import { stats, type Counter } from '../stats/store.ts';
+import { tlsModule } from '../lazy_modules.ts';
 
 /** Emitted on the socket once the handshake and validation succeeded (plain sockets use 'connect'). */
 export const TLS_READY = 'tlsReady';
@@ -49,7 +50,7 @@ export class UpstreamTls {
     const raw = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
     const m = this.ctx.current();
     const sni = this.snap.sni;
-    const t = tls.connect({
+    const t = tlsModule().connect({
       socket: raw,
       secureContext: m?.secureContext,
       servername: sni !== '' && net.isIP(sni) === 0 ? sni : undefined,

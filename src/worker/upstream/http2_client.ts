@@ -3,7 +3,7 @@
 // the HTTP/1.1 head the router built becomes HTTP/2 header fields, chunk-framed bodies are
 // unframed, and the response (with trailers) goes back through the same UpstreamStream callbacks
 // an HTTP/1.1 connection uses.
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { parseRequestHead, RequestHead, ResponseHead } from '../http/http1/parser.ts';
@@ -14,6 +14,7 @@ import { ResetReason, type UpstreamStream } from './http1_client.ts';
 import type { UpstreamConnection } from './upstream_connection.ts';
 import type { Http2ConnPool } from './http2_conn_pool.ts';
 import { TLS_READY, type UpstreamTls } from '../tls/upstream_tls.ts';
+import { http2Module, H2 } from '../lazy_modules.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -21,7 +22,7 @@ const EMPTY = Buffer.alloc(0);
 export class Http2ResponseHead extends ResponseHead {
   readonly http2 = true;
 }
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, HTTP2_HEADER_STATUS } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, HTTP2_HEADER_STATUS } = H2;
 const STREAM = Symbol('orion.h2up');
 
 /** Request headers HTTP/2 forbids or that only frame HTTP/1.1 (the router already dropped most). */
@@ -82,7 +83,7 @@ export class Http2ClientConnection {
       this.socket.destroy();
       return;
     }
-    const session = (this.session = http2.connect(`${this.scheme}://${this.pool.host.key}`, {
+    const session = (this.session = http2Module().connect(`${this.scheme}://${this.pool.host.key}`, {
       createConnection: () => this.socket,
       settings: this.pool.settings,
       maxSessionMemory: 64,
@@ -294,7 +295,7 @@ class Http2UpstreamStream implements UpstreamConnection, PayloadSink {
       else res.headers.push(n, String(v));
       if (n === 'content-length') res.contentLength = Number(v);
     }
-    const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    const endStream = (flags & H2.NGHTTP2_FLAG_END_STREAM) !== 0;
     if (endStream) this.complete = true;
     this.us.onResponseHead(res, EMPTY, 0, 0, endStream);
   }

@@ -2,7 +2,7 @@
 // node:http2's session (nghttp2). Each request stream becomes an Http2ServerStream, which the
 // connection manager, filters and router see as any ActiveStream. CONNECT streams go to the
 // CONNECT termination of the connection manager (h2_connect.ts).
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import type { Http2OptionsSnap } from '../../../shared/snapshot.ts';
 import type { HttpConnectionManager } from '../connection_manager.ts';
@@ -10,11 +10,12 @@ import type { ConnectionInfo } from '../../listener/connection_info.ts';
 import type { TimerList, TimerNode } from '../../timer_list.ts';
 import { Http2ServerStream } from './server_stream.ts';
 import { log } from '../../log.ts';
+import { http2Module, H2 } from '../../lazy_modules.ts';
 
 const OWNER = Symbol('orion.h2conn');
 /** On each stream: its connection (a destroyed stream no longer knows its session). */
 const CONN = Symbol('orion.h2conn.stream');
-const { NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const { NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = H2;
 
 /**
  * node:http2 keeps a stream's whole window in memory while the stream is paused (Envoy would stop
@@ -68,7 +69,7 @@ export class Http2ServerConnection implements TimerNode {
     this.info = info;
     this.scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     if (preface !== null && preface.length > 0) socket.unshift(preface);
-    const session = (this.session = http2.performServerHandshake(socket, hcm.http2Options!));
+    const session = (this.session = http2Module().performServerHandshake(socket, hcm.http2Options!));
     (session as unknown as Record<symbol, Http2ServerConnection>)[OWNER] = this;
     session.on('stream', onStream);
     session.on('error', onSessionError);

@@ -3,7 +3,7 @@
 // (reading the request, writing the response) speaks HTTP/2 through node:http2. Request bodies
 // without content-length travel through the proxy in HTTP/1.1 chunked framing (the internal body
 // representation, see chunked_decoder.ts); HTTP/2 bodies in either direction are unframed here.
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import { ActiveStream } from '../active_stream.ts';
 import { RequestHead, type ResponseHead } from '../http1/parser.ts';
@@ -16,10 +16,11 @@ import { ChunkedDecoder, frameChunk, lastChunk, type PayloadSink } from './chunk
 import { grpcMessage, grpcStatusFor, isGrpcContentType } from '../grpc.ts';
 import type { Http2ServerConnection } from './server_connection.ts';
 import { Http2ResponseHead } from '../../upstream/http2_client.ts';
+import { H2 } from '../../lazy_modules.ts';
 
 const OWNER = Symbol('orion.h2stream');
 const EMPTY = Buffer.alloc(0);
-const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { NGHTTP2_INTERNAL_ERROR } = H2;
 /** Envoy's body for a stream that outlived max_stream_duration (or its grpc-timeout). */
 
 /** Response headers HTTP/2 forbids (RFC 9113 §8.2.2) or that belong to HTTP/1.1 framing. */
