@@ -4,7 +4,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ToPrimary, ToWorker, UpstreamReport } from '../shared/ipc.ts';
-import { emptyDump, mergeDump, type StatsDump } from '../shared/stats.ts';
+import { emptyDump, expandGroups, mergeDump, type StatsDump } from '../shared/stats.ts';
 import type { Logger } from '../shared/logger.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
@@ -201,7 +201,7 @@ export class Supervisor {
     if (r === undefined) return;
     this.statsRequests.delete(id);
     clearTimeout(r.timer);
-    r.done(r.dump);
+    r.done(expandGroups(r.dump));
   }
 
   /** Workers stop accepting, finish in-flight requests for up to drainTimeMs, and exit. */

@@ -1,7 +1,7 @@
 // Worker-local stats. Counters are plain objects whose `value` the hot path bumps directly;
 // the store only names them. A stat lives as long as the worker, so config updates that rebuild
 // clusters or listeners keep counting into the same objects (as Envoy's scopes do).
-import { HISTOGRAM_BUCKETS, type StatsDump } from '../../shared/stats.ts';
+import { HISTOGRAM_BUCKETS, type GroupDump, type StatsDump } from '../../shared/stats.ts';
 
 export class Counter {
   value = 0;
@@ -29,6 +29,8 @@ export class Histogram {
 
 /** The stat names of a fixed-shape group, relative to its prefix (e.g. every cluster's stats). */
 export interface GroupSchema {
+  /** Stable name of the shape (the same in every worker: the primary sums groups by it). */
+  readonly id: string;
   readonly counters: readonly string[];
   readonly gauges: readonly string[];
   readonly histograms: readonly string[];
@@ -53,12 +55,15 @@ export class StatGroup {
     this.histograms = schema.histograms.map(() => new Histogram());
   }
 
-  dumpInto(out: StatsDump): void {
-    const p = this.prefix;
-    const s = this.schema;
-    for (let i = 0; i < s.counters.length; i++) out.counters[p + s.counters[i]] = this.counters[i].value;
-    for (let i = 0; i < s.gauges.length; i++) out.gauges[p + s.gauges[i]] = this.gauges[i].value;
-    for (let i = 0; i < s.histograms.length; i++) out.histograms[p + s.histograms[i]] = histogramDump(this.histograms[i]);
+  /** Values only; the primary puts the names on (see expandGroups in src/shared/stats.ts). */
+  dumpValues(): GroupDump {
+    return {
+      schema: this.schema.id,
+      prefix: this.prefix,
+      counters: this.counters.map((c) => c.value),
+      gauges: this.gauges.map((g) => g.value),
+      histograms: this.histograms.map(histogramDump),
+    };
   }
 }
 
@@ -98,8 +103,11 @@ export class StatsStore {
   }
 
   dump(): StatsDump {
-    const out: StatsDump = { counters: {}, gauges: {}, histograms: {} };
-    for (const g of this.groups.values()) g.dumpInto(out);
+    const out: StatsDump = { counters: {}, gauges: {}, histograms: {}, groups: [], schemas: {} };
+    for (const g of this.groups.values()) {
+      out.schemas![g.schema.id] = g.schema;
+      out.groups!.push(g.dumpValues());
+    }
     for (const [k, c] of this.counters) out.counters[k] = c.value;
     for (const [k, g] of this.gauges) out.gauges[k] = g.value;
     for (const [k, h] of this.histograms) out.histograms[k] = histogramDump(h);

@@ -3,6 +3,7 @@ import { stats, type Counter, type Gauge, type GroupSchema, type Histogram } fro
 
 /** Every cluster's fixed stats; the class fields below carry the same names. */
 const SCHEMA: GroupSchema = {
+  id: 'cluster',
   counters: [
     'upstream_rq_total',
     'upstream_rq_pending_total',
