@@ -1,11 +1,10 @@
 // transport_socket envoy.transport_sockets.tls → DownstreamTlsSnap / UpstreamTlsSnap.
 // Inline and file certificates become SecretSnap-shaped values, so workers build a secure context
 // the same way whether key material came inline, from a file or over SDS (secrets by name).
-import type { ClusterSnap, DownstreamTlsSnap, SecretSnap, TlsContextSnap, TlsVersion, UpstreamTlsSnap } from '../../../shared/snapshot.ts';
+import type { ClusterSnap, DownstreamTlsSnap, TlsContextSnap, TlsVersion, UpstreamTlsSnap } from '../../../shared/snapshot.ts';
 import { anyBody, anyType, bool, checkRest, durationMs, join, list, obj, str, strList, type Ctx, type Obj } from './context.ts';
 import { configSource } from './config_source.ts';
-import { dataSource } from './secret.ts';
-import { stringMatcher } from './route_match.ts';
+import { tlsCertificateSecret as tlsCertificate, validationContextSecret as validationContext } from './secret.ts';
 
 export const DOWNSTREAM_TLS = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 export const UPSTREAM_TLS = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
@@ -138,58 +137,6 @@ function tlsParams(t: Obj, path: string, ctx: Ctx, out: TlsContextSnap): void {
   out.signatureAlgorithms = strList(t.signature_algorithms);
 }
 
-/** A TlsCertificate as a tls_certificate SecretSnap. */
-function tlsCertificate(t: Obj, path: string, ctx: Ctx): SecretSnap {
-  checkRest(ctx, t, path, ['certificate_chain', 'private_key', 'password'], {
-    pkcs12: 'PKCS#12 certificates are not supported; use PEM certificate_chain and private_key',
-    private_key_provider: 'private key providers are not supported',
-  });
-  const s = emptySecret('tls_certificate');
-  s.certificateChain = dataSource(t.certificate_chain, join(path, 'certificate_chain'), ctx);
-  s.privateKey = dataSource(t.private_key, join(path, 'private_key'), ctx);
-  s.password = dataSource(t.password, join(path, 'password'), ctx);
-  if (s.certificateChain === null) ctx.issues.error(join(path, 'certificate_chain'), 'is required');
-  if (s.privateKey === null) ctx.issues.error(join(path, 'private_key'), 'is required');
-  return s;
-}
-
-const SAN_TYPES: Record<string, SecretSnap['matchSubjectAltNames'][number]['sanType']> = {
-  DNS: 'dns',
-  URI: 'uri',
-  EMAIL: 'email',
-  IP_ADDRESS: 'ip_address',
-  OTHER_NAME: 'other',
-};
-
-/** A CertificateValidationContext as a validation_context SecretSnap. */
-function validationContext(v: Obj, path: string, ctx: Ctx): SecretSnap {
-  checkRest(ctx, v, path, [
-    'trusted_ca', 'crl', 'verify_certificate_spki', 'verify_certificate_hash', 'match_typed_subject_alt_names', 'match_subject_alt_names',
-    'allow_expired_certificate', 'trust_chain_verification',
-  ], {
-    ca_certificate_provider_instance: 'certificate provider instances are not supported',
-    custom_validator_config: 'custom certificate validators (e.g. SPIFFE) are not supported',
-    system_root_certs: 'system root certificates are not supported; give trusted_ca',
-  });
-  const s = emptySecret('validation_context');
-  s.trustedCa = dataSource(v.trusted_ca, join(path, 'trusted_ca'), ctx);
-  s.crl = dataSource(v.crl, join(path, 'crl'), ctx);
-  s.verifyCertificateSpki = strList(v.verify_certificate_spki);
-  s.verifyCertificateHash = strList(v.verify_certificate_hash).map((h) => h.replace(/:/g, '').toLowerCase());
-  s.allowExpiredCertificate = bool(v.allow_expired_certificate, false);
-  s.trustChainVerification = str(v.trust_chain_verification) === 'ACCEPT_UNTRUSTED' ? 'accept_untrusted' : 'verify_trust_chain';
-  list(v.match_typed_subject_alt_names).forEach((m, i) => {
-    const mp = join(join(path, 'match_typed_subject_alt_names'), i);
-    const sm = stringMatcher(obj(m.matcher), join(mp, 'matcher'), ctx);
-    if (sm !== null) s.matchSubjectAltNames.push({ sanType: SAN_TYPES[str(m.san_type)] ?? 'any', match: sm });
-  });
-  list(v.match_subject_alt_names).forEach((m, i) => {
-    const sm = stringMatcher(m, join(join(path, 'match_subject_alt_names'), i), ctx);
-    if (sm !== null) s.matchSubjectAltNames.push({ sanType: 'any', match: sm });
-  });
-  return s;
-}
-
 /** An SdsSecretConfig: the secret's name; with sds_config it is fetched over SDS, else it is a static secret. */
 function sdsSecret(s: Obj, path: string, ctx: Ctx): string {
   checkRest(ctx, s, path, ['name', 'sds_config']);
@@ -203,26 +150,6 @@ function sdsSecret(s: Obj, path: string, ctx: Ctx): string {
     if (source !== null && !ctx.xds.sds.some((r) => r.name === name)) ctx.xds.sds.push({ name, source });
   }
   return name;
-}
-
-function emptySecret(kind: SecretSnap['kind']): SecretSnap {
-  return {
-    name: '',
-    kind,
-    certificateChain: null,
-    privateKey: null,
-    password: null,
-    trustedCa: null,
-    crl: null,
-    verifyCertificateSpki: [],
-    verifyCertificateHash: [],
-    matchSubjectAltNames: [],
-    allowExpiredCertificate: false,
-    trustChainVerification: 'verify_trust_chain',
-    sessionTicketKeys: [],
-    genericSecret: null,
-    hash: '',
-  };
 }
 
 /** A cluster's TLS: transport_socket (when TLS) and transport_socket_matches. */
