@@ -6,6 +6,7 @@ import { Http1ClientConnection, ResetReason, type UpstreamStream } from './http1
 import type { Host } from './host.ts';
 import type { ClusterStats } from './cluster_stats.ts';
 import type { ResourceManager } from './resource_manager.ts';
+import { enqueuePending } from './pending_queue.ts';
 
 export class Http1ConnPool {
   readonly host: Host;
@@ -32,14 +33,7 @@ export class Http1ConnPool {
   newStream(s: UpstreamStream): void {
     const c = this.idle.pop();
     if (c !== undefined) return this.attach(c, s);
-    if (!this.res.pendingRequests.canCreate()) {
-      this.stats.upstream_rq_pending_overflow.value++;
-      return s.onPoolFailure(ResetReason.OVERFLOW);
-    }
-    this.pending.push(s);
-    this.res.pendingRequests.inc();
-    this.stats.upstream_rq_pending_total.value++;
-    this.stats.upstream_rq_pending_active.value++;
+    if (!enqueuePending(s, this.pending, this.res, this.stats)) return;
     if (this.connecting < this.pending.length) this.tryConnect();
   }
 

@@ -10,6 +10,7 @@ import type { ResourceManager } from './resource_manager.ts';
 import type { ConnPool } from './upstream_connection.ts';
 import { ResetReason, type UpstreamStream } from './http1_client.ts';
 import { Http2ClientConnection } from './http2_client.ts';
+import { enqueuePending } from './pending_queue.ts';
 
 /** node:http2 keeps a paused stream's window in memory; see http2/server_connection.ts. */
 const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
@@ -49,14 +50,7 @@ export class Http2ConnPool implements ConnPool {
   newStream(s: UpstreamStream): void {
     const c = this.pick();
     if (c !== null) return this.attach(c, s);
-    if (!this.res.pendingRequests.canCreate()) {
-      this.stats.upstream_rq_pending_overflow.value++;
-      return s.onPoolFailure(ResetReason.OVERFLOW);
-    }
-    this.pending.push(s);
-    this.res.pendingRequests.inc();
-    this.stats.upstream_rq_pending_total.value++;
-    this.stats.upstream_rq_pending_active.value++;
+    if (!enqueuePending(s, this.pending, this.res, this.stats)) return;
     if (this.pending.length > this.connectingCapacity()) this.tryConnect();
   }
 

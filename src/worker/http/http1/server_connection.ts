@@ -10,6 +10,7 @@ import { LocalBody, ResponseFlag, renderLocalReply } from '../local_reply.ts';
 import type { TimerNode, TimerList } from '../../timer_list.ts';
 import { adoptAccepted } from '../../net/read_buffer.ts';
 import type { ConnectionInfo } from '../../listener/connection_info.ts';
+import { DownstreamAddresses } from '../downstream_addresses.ts';
 
 const BODY_NONE = 0;
 const BODY_LENGTH = 1;
@@ -20,7 +21,7 @@ const BODY_TUNNEL = 3;
 /** Pipelined bytes buffered beyond this pause reading from the client. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
 
-export class Http1ServerConnection implements TimerNode {
+export class Http1ServerConnection extends DownstreamAddresses implements TimerNode {
   readonly socket: net.Socket;
   readonly hcm: HttpConnectionManager;
   /** Addresses restored by listener filters, dynamic metadata; null for a plain connection. */
@@ -46,6 +47,7 @@ export class Http1ServerConnection implements TimerNode {
   tList: TimerList | null = null;
 
   constructor(hcm: HttpConnectionManager, accepted: net.Socket, info: ConnectionInfo | null = null) {
+    super();
     this.hcm = hcm;
     this.info = info;
     const socket = (this.socket = adoptAccepted(accepted, (c) => this.onData(c)));
@@ -57,21 +59,6 @@ export class Http1ServerConnection implements TimerNode {
     hcm.connectionOpened(this);
     // Bytes listener filters already read (after a PROXY header, or peeked by an inspector).
     if (info !== null && info.initial !== null) this.onData(info.initial);
-  }
-
-  // Addresses are asked of the kernel only when something needs them (XFF, formatters, logs):
-  // most requests don't, and a new connection per request would pay two syscalls for nothing.
-  get remoteAddress(): string {
-    return this.info !== null ? this.info.remoteAddress : (this.socket.remoteAddress ?? '');
-  }
-  get remotePort(): number {
-    return this.info !== null ? this.info.remotePort : (this.socket.remotePort ?? 0);
-  }
-  get localAddress(): string {
-    return this.info !== null ? this.info.localAddress : (this.socket.localAddress ?? '');
-  }
-  get localPort(): number {
-    return this.info !== null ? this.info.localPort : (this.socket.localPort ?? 0);
   }
 
   /** `chunk` is the worker's shared read buffer: whatever is kept past this call is copied. */

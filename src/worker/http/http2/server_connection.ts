@@ -11,6 +11,7 @@ import type { TimerList, TimerNode } from '../../timer_list.ts';
 import { Http2ServerStream } from './server_stream.ts';
 import { log } from '../../log.ts';
 import { http2Module, H2 } from '../../lazy_modules.ts';
+import { DownstreamAddresses } from '../downstream_addresses.ts';
 
 const OWNER = Symbol('orion.h2conn');
 /** On each stream: its connection (a destroyed stream no longer knows its session). */
@@ -43,7 +44,7 @@ export function sessionOptions(given: Http2OptionsSnap | undefined, maxHeaderByt
   };
 }
 
-export class Http2ServerConnection implements TimerNode {
+export class Http2ServerConnection extends DownstreamAddresses implements TimerNode {
   readonly hcm: HttpConnectionManager;
   readonly socket: net.Socket;
   readonly info: ConnectionInfo | null;
@@ -64,6 +65,7 @@ export class Http2ServerConnection implements TimerNode {
    * `fromHttp1`: the HTTP/1.1 codec saw the preface and hands its connection over.
    */
   constructor(hcm: HttpConnectionManager, socket: net.Socket, info: ConnectionInfo | null, preface: Buffer | null, fromHttp1 = false) {
+    super();
     this.hcm = hcm;
     this.socket = socket;
     this.info = info;
@@ -83,19 +85,6 @@ export class Http2ServerConnection implements TimerNode {
       }
     }
     hcm.http2ConnectionOpened(this, fromHttp1);
-  }
-
-  get remoteAddress(): string {
-    return this.info !== null ? this.info.remoteAddress : (this.socket.remoteAddress ?? '');
-  }
-  get remotePort(): number {
-    return this.info !== null ? this.info.remotePort : (this.socket.remotePort ?? 0);
-  }
-  get localAddress(): string {
-    return this.info !== null ? this.info.localAddress : (this.socket.localAddress ?? '');
-  }
-  get localPort(): number {
-    return this.info !== null ? this.info.localPort : (this.socket.localPort ?? 0);
   }
 
   onStream(h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
