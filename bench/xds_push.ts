@@ -4,6 +4,7 @@
 // workers" log line that follows the proxy's ACK (every worker applied the snapshot).
 //   node bench/xds_push.ts [--clusters 10000] [--workers 2] [--debug]
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, NODE, ROOT, stopProcess, writeConfig } from '../test/lib/proxy.ts';
 import { ControlPlane, T, apiSource, assignment, edsCluster, encodeResource, rdsListener, routeConfig, toCluster, xdsCluster } from '../test/lib/xds_server.ts';
@@ -34,6 +35,7 @@ const proc = spawn(NODE, [path.join(ROOT, 'src/orion.js'), '-c', writeConfig(JSO
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 const live: { at: number; ms: number }[] = [];
+let lastPush: number | null = null;
 let buf = '';
 proc.stdout!.on('data', (d: Buffer) => {
   buf += d.toString();
@@ -42,7 +44,11 @@ proc.stdout!.on('data', (d: Buffer) => {
     const line = buf.slice(0, nl);
     buf = buf.slice(nl + 1);
     if (line.includes('snapshot live on all workers')) live.push({ at: Date.now(), ms: JSON.parse(line).ms });
-    if (debug && line.includes('xDS update processed')) console.log(line);
+    if (debug && /xDS update processed|xDS response decoded|snapshot composed|snapshot live/.test(line)) {
+      const o = JSON.parse(line);
+      const { level: _l, time: _t, pid: _p, worker: _w, msg, ...rest } = o;
+      console.log(`  ${Date.now() - (lastPush ?? Date.now())} ms: ${msg} ${JSON.stringify(rest)}`);
+    }
   }
 });
 proc.stderr!.pipe(process.stderr);
@@ -55,10 +61,56 @@ async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   }
 }
 
+/** CPU time (user + sys, ms) of the proxy's threads by `pid/tid comm` (primary and workers). */
+function proxyThreadsCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = [proc.pid!];
+  try {
+    for (const t of readdirSync(`/proc/${proc.pid}/task`)) {
+      const kids = readFileSync(`/proc/${proc.pid}/task/${t}/children`, 'utf8').trim();
+      if (kids !== '') pids.push(...kids.split(/\s+/).map(Number));
+    }
+    for (const pid of pids) {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        const comm = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+        out.set(`${pid === proc.pid ? 'primary' : `worker ${pid}`}/${tid} ${comm}`, (Number(rest[11]) + Number(rest[12])) * 10);
+      }
+    }
+  } catch {}
+  return out;
+}
+
+function proxyCpuMs(): number {
+  let ms = 0;
+  for (const v of proxyThreadsCpu().values()) ms += v;
+  return ms;
+}
+
+/**
+ * Waits until the proxy is idle (under 10 ms of CPU in 250 ms), so one figure does not include
+ * what is left of the previous one (workers build pushed clusters when idle).
+ */
+async function settle(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let before = proxyCpuMs();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = proxyCpuMs();
+    if (now - before < 10) return;
+    before = now;
+  }
+}
+
 /** Pushes, waits for the ACK of `ackType`, then for the next snapshot to be live everywhere. */
 async function measure(label: string, push: () => void, ackType: string): Promise<number> {
+  await settle();
   const seen = cp.requests.length;
+  const threads0 = proxyThreadsCpu();
+  const cpu0 = proxyCpuMs();
   const t0 = Date.now();
+  lastPush = t0;
   push();
   await until(() => cp.requests.slice(seen).some((r) => r.type_url === ackType && r.response_nonce !== '' && cp.answerTo(ackType) === r));
   const ack = cp.answerTo(ackType)!;
@@ -66,7 +118,11 @@ async function measure(label: string, push: () => void, ackType: string): Promis
   await until(() => live.some((l) => l.at >= ack.at));
   const done = live.find((l) => l.at >= ack.at)!;
   const total = done.at - t0;
-  console.log(`${label}: ${total} ms (ACK after ${ack.at - t0} ms; workers applied in ${done.ms} ms)`);
+  console.log(`${label}: ${total} ms (ACK after ${ack.at - t0} ms; workers applied in ${done.ms} ms; proxy CPU ${proxyCpuMs() - cpu0} ms)`);
+  if (debug) {
+    const per = [...proxyThreadsCpu()].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+    console.log(`  CPU by thread: ${per.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  }
   return total;
 }
 

@@ -110,6 +110,24 @@ function suite(apiType: 'GRPC' | 'DELTA_GRPC'): void {
       assert.equal(await upstreamOf(port, '/'), 'b');
     });
 
+    test('clusters that never carried a request have their stats in /stats (workers build packed clusters before a dump)', async () => {
+      const idle = Array.from({ length: 50 }, (_, i) => `idle${i}`);
+      cp.set(T.endpoint, [assignment('svc', [b.port]), ...idle.map((n, i) => assignment(n, [a.port, 40000 + i]))]);
+      cp.set(T.cluster, [edsCluster('svc'), ...idle.map((n) => edsCluster(n, { ads: {} }, { circuit_breakers: { thresholds: [{ max_connections: { value: 7 }, track_remaining: true }] } }))]);
+      await eventually('the idle clusters are active', async () => (await stats(proxy))['cluster_manager.active_clusters'] === 52);
+      const s = await stats(proxy);
+      for (const n of idle) {
+        assert.ok(s[`cluster.${n}.membership_total`] > 0, n);
+        assert.equal(s[`cluster.${n}.upstream_rq_total`], 0, n);
+        assert.equal(s[`cluster.${n}.circuit_breakers.default.cx_open`], 0, n);
+        // Each of the 2 workers allows ceil(7 / 2) connections.
+        assert.equal(s[`cluster.${n}.circuit_breakers.default.remaining_cx`], 8, n);
+      }
+      assert.equal(await upstreamOf(port, '/'), 'b');
+      cp.set(T.cluster, [edsCluster('svc')]);
+      await eventually('the idle clusters are gone', async () => (await stats(proxy))['cluster_manager.active_clusters'] === 2);
+    });
+
     test('a listener is added, changed and removed', async () => {
       const inline = routeConfig('inline', [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'one' } } }]);
       cp.set(T.listener, [rdsListener('http', port, 'routes'), rdsListener('second', port2, inline)]);

@@ -10,10 +10,9 @@ import { startAdmin } from './admin/admin_server.ts';
 import type { AdminContext } from './admin/context.ts';
 import { buildAdminContext } from './admin_context.ts';
 import { HealthManager } from './health/health_manager.ts';
-import { unpack } from 'msgpackr';
 import type { Snapshot } from '../shared/snapshot.ts';
 import { XdsSession } from './xds/session.ts';
-import { applyDelta, type SnapshotDelta } from '../shared/snapshot_delta.ts';
+import { unpackSnapshot } from './xds/composer.ts';
 
 export type ServerState = 'PRE_INITIALIZING' | 'INITIALIZING' | 'LIVE' | 'DRAINING';
 
@@ -40,8 +39,11 @@ export class Server {
   readonly health: HealthManager;
   /** The xDS client, when the bootstrap has dynamic resources or xDS references. */
   xds: XdsSession | null = null;
-  /** Last snapshot sent to workers (xDS mode), decoded lazily for the admin API. */
-  private published: { version: number; bytes: Uint8Array | null; snapshot: Snapshot | null } | null = null;
+  /**
+   * Last snapshot sent to workers (xDS mode), built and decoded only when the admin API asks:
+   * after a delta, `full` composes it (as the supervisor does for a worker that starts).
+   */
+  private published: { version: number; bytes: Uint8Array | null; full: (() => Uint8Array) | null; snapshot: Snapshot | null } | null = null;
   /** When each not yet applied snapshot version was published, to log how long workers took. */
   private readonly publishedAt = new Map<number, number>();
 
@@ -139,15 +141,15 @@ export class Server {
   servingSnapshot(): Snapshot {
     const p = this.published;
     if (this.xds === null || p === null) return this.current.snapshot;
-    if (p.snapshot === null) p.snapshot = unpack(p.bytes!) as Snapshot;
+    if (p.snapshot === null) p.snapshot = unpackSnapshot(p.bytes ?? p.full!());
     return p.snapshot;
   }
 
   private publish(version: number, bytes: Uint8Array): void {
-    this.published = { version, bytes, snapshot: null };
+    this.published = { version, bytes, full: null, snapshot: null };
     this.publishedAt.set(version, performance.now());
     this.deps.supervisor.publish(version, bytes);
-    this.health.update(this.servingSnapshot());
+    this.health.update(this.xds === null ? this.current.snapshot.clusters : this.xds.healthClusters());
   }
 
   /**
@@ -171,17 +173,22 @@ export class Server {
     const prev = this.published;
     if (prev !== null) this.snapshotVersion++;
     const version = this.snapshotVersion;
+    const t0 = performance.now();
     const delta = prev === null ? null : xds.composeDelta(version, prev.version);
     if (delta === null) {
-      this.publish(version, xds.compose(version));
+      const bytes = xds.compose(version);
+      this.log.debug({ version, bytes: bytes.length, ms: Math.round(performance.now() - t0) }, 'snapshot composed');
+      this.publish(version, bytes);
       return;
     }
-    // The primary's own copy (admin, health checks) is patched the same way the workers patch theirs.
-    const snapshot = applyDelta(this.servingSnapshot(), unpack(delta) as SnapshotDelta);
-    this.published = { version, bytes: null, snapshot };
+    this.log.debug({ version, delta: true, bytes: delta.length, ms: Math.round(performance.now() - t0) }, 'snapshot composed');
+    // The primary's own copy (admin API) is built only if asked for; health checks need only
+    // the clusters that have them.
+    const full = () => xds.compose(version, false);
+    this.published = { version, bytes: null, full, snapshot: null };
     this.publishedAt.set(version, performance.now());
-    this.deps.supervisor.publishDelta(version, delta, () => xds.compose(version, false));
-    this.health.update(snapshot);
+    this.deps.supervisor.publishDelta(version, delta, full);
+    this.health.update(xds.healthClusters());
   }
 
   /** Stops accepting, lets in-flight requests finish up to the drain time, then exits 0. */

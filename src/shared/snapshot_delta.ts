@@ -4,17 +4,35 @@
 // the same for both; upserts and removals are by name, so applying one twice is harmless.
 import type { ClusterSnap, ListenerSnap, RouteConfigSnap, SecretSnap, Snapshot } from './snapshot.ts';
 
+/**
+ * A cluster as the xDS composer sends it: its ClusterSnap still packed (msgpack), with the name
+ * and hash outside. A worker keeps it packed until the cluster is first used (or it has time),
+ * so a push of 10,000 clusters is live without unpacking and building 10,000 clusters first.
+ */
+export interface PackedCluster {
+  name: string;
+  hash: string;
+  packed: Uint8Array;
+}
+
+/** A snapshot as it travels to workers: clusters may still be packed. */
+export type WireSnapshot = Omit<Snapshot, 'clusters'> & { clusters: (ClusterSnap | PackedCluster)[] };
+
+export function isPacked(c: ClusterSnap | PackedCluster): c is PackedCluster {
+  return (c as PackedCluster).packed !== undefined;
+}
+
 export interface SnapshotDelta {
   version: number;
   /** The snapshot version this delta was computed against. */
   baseVersion: number;
   listeners: { upsert: ListenerSnap[]; remove: string[] };
-  clusters: { upsert: ClusterSnap[]; remove: string[] };
+  clusters: { upsert: (ClusterSnap | PackedCluster)[]; remove: string[] };
   routeConfigs: { upsert: Record<string, RouteConfigSnap>; remove: string[] };
   secrets: { upsert: Record<string, SecretSnap>; remove: string[] };
 }
 
-export function applyDelta(base: Snapshot, d: SnapshotDelta): Snapshot {
+export function applyDelta(base: WireSnapshot, d: SnapshotDelta): WireSnapshot {
   return {
     ...base,
     version: d.version,

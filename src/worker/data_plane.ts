@@ -1,6 +1,6 @@
 // Everything one worker serves, rebuilt from each snapshot: clusters first (so routes resolve),
 // then route configs (swapped in place under live connection managers), then listeners.
-import type { Snapshot } from '../shared/snapshot.ts';
+import type { WireSnapshot } from '../shared/snapshot_delta.ts';
 import { ClusterManager } from './upstream/cluster_manager.ts';
 import { ListenerManager } from './listener/listener_manager.ts';
 import { RouteConfig } from './router/route_config.ts';
@@ -8,6 +8,7 @@ import type { RouteConfigRef } from './http/connection_manager.ts';
 import type { FilterChainContext } from './listener/filter_chain.ts';
 import { internalListeners } from './internal/registry.ts';
 import { setSecrets } from './tls/secrets.ts';
+import { stats } from './stats/store.ts';
 
 export class DataPlane implements FilterChainContext {
   readonly clusters = new ClusterManager();
@@ -17,13 +18,18 @@ export class DataPlane implements FilterChainContext {
   private readonly routeHashes = new Map<string, string>();
   version = -1;
 
+  constructor() {
+    // Every cluster's stats are listed, so clusters still packed are built first.
+    stats.beforeDump(() => this.clusters.buildAll());
+  }
+
   routeConfig(name: string): RouteConfigRef {
     let r = this.routes.get(name);
     if (r === undefined) this.routes.set(name, (r = { current: null }));
     return r;
   }
 
-  async apply(s: Snapshot): Promise<string[]> {
+  async apply(s: WireSnapshot): Promise<string[]> {
     if (s.version <= this.version) return [];
     this.version = s.version;
     // Secrets first: TLS contexts of kept listeners and clusters pick rotated ones up on their next handshake.

@@ -2,8 +2,7 @@
 // and drains on shutdown. Shared-nothing: each worker binds its own listener sockets.
 import { unpack } from 'msgpackr';
 import type { ToPrimary, ToWorker } from '../shared/ipc.ts';
-import type { Snapshot } from '../shared/snapshot.ts';
-import { applyDelta, type SnapshotDelta } from '../shared/snapshot_delta.ts';
+import { applyDelta, type SnapshotDelta, type WireSnapshot } from '../shared/snapshot_delta.ts';
 import { DataPlane } from './data_plane.ts';
 import { stats } from './stats/store.ts';
 import { log } from './log.ts';
@@ -11,7 +10,7 @@ import { setLevel } from '../shared/logger.ts';
 import './upstream/load_balancer.ts';
 
 const plane = new DataPlane();
-let received: Snapshot | null = null;
+let received: WireSnapshot | null = null;
 let applying: Promise<unknown> = Promise.resolve();
 
 function send(m: ToPrimary): void {
@@ -23,7 +22,7 @@ function onMessage(m: ToWorker): void {
     case 'snapshot':
     case 'snapshot_delta': {
       // Deltas chain on the last snapshot received (not the last applied), as they were sent.
-      const snap = m.t === 'snapshot' ? (unpack(m.bytes) as Snapshot) : applyDelta(received!, unpack(m.bytes) as SnapshotDelta);
+      const snap = m.t === 'snapshot' ? (unpack(m.bytes) as WireSnapshot) : applyDelta(received!, unpack(m.bytes) as SnapshotDelta);
       received = snap;
       applying = applying.then(() => plane.apply(snap)).then((errors) => send({ t: 'applied', version: snap.version, errors }));
       return;

@@ -2,7 +2,7 @@
 // once per worker), outlier detection merges every worker's outcome reports into one decision,
 // and the resulting flags are pushed to all workers (ToWorker `host_health`) — also to a worker
 // that starts later. /clusters and the health_check.* / outlier_detection.* stats come from here.
-import type { ClusterSnap, Snapshot } from '../../shared/snapshot.ts';
+import type { ClusterSnap } from '../../shared/snapshot.ts';
 import type { ToWorker, UpstreamReport } from '../../shared/ipc.ts';
 import { HealthFlag, healthFlagNames } from '../../shared/host_health.ts';
 import { StatsStore } from '../../worker/stats/store.ts';
@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { HealthChecker } from './health_checker.ts';
 import { OutlierDetector } from './outlier_detector.ts';
 import { HostSet, type PrimaryHost } from './host_set.ts';
+import { hasHealthConfig } from '../config/translate/cluster.ts';
 
 /** A server does not wait longer than this for the first round of health checks. */
 const FIRST_ROUND_MAX_MS = 15_000;
@@ -130,11 +131,14 @@ export class HealthManager {
     this.deps = deps;
   }
 
-  /** Reconciles with a new snapshot: clusters with health checks or outlier detection are tracked. */
-  update(s: Snapshot): void {
+  /**
+   * Reconciles with a new snapshot's clusters: those with health checks or outlier detection are
+   * tracked (the xDS composer passes only those, see hasHealthConfig).
+   */
+  update(clusters: Iterable<ClusterSnap>): void {
     const next = new Map<string, ClusterHealth>();
-    for (const c of s.clusters) {
-      if ((c.healthChecks?.length ?? 0) === 0 && c.outlierDetection == null) continue;
+    for (const c of clusters) {
+      if (!hasHealthConfig(c)) continue;
       const cur = this.clusters.get(c.name);
       if (cur !== undefined && cur.key === healthKey(c)) {
         next.set(c.name, cur);

@@ -38,6 +38,38 @@ export function arrayHeader(n: number): Uint8Array {
   return Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
+export function binHeader(n: number): Uint8Array {
+  if (n < 0x100) return Uint8Array.of(0xc4, n);
+  if (n < 0x10000) return Uint8Array.of(0xc5, n >> 8, n & 0xff);
+  return Uint8Array.of(0xc6, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+}
+
+/** A packed msgpack string. */
+export function strBytes(s: string): Uint8Array {
+  const n = Buffer.byteLength(s);
+  const h = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const out = new Uint8Array(h + n);
+  if (h === 1) out[0] = 0xa0 | n;
+  else if (h === 2) out.set([0xd9, n]);
+  else if (h === 3) out.set([0xda, n >> 8, n & 0xff]);
+  else out.set([0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  Buffer.from(out.buffer, out.byteOffset + h, n).write(s, 'utf8');
+  return out;
+}
+
+/** Joins byte pieces into one new array. */
+export function join(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Collects byte pieces and joins them once. */
 export class Bytes {
   private readonly parts: Uint8Array[] = [];

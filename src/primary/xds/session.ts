@@ -4,7 +4,7 @@
 // says when there is a new snapshot to publish. Streams that fail are retried forever while
 // the last good config keeps serving.
 import type { Logger } from '../../shared/logger.ts';
-import type { Snapshot } from '../../shared/snapshot.ts';
+import type { ClusterSnap, Snapshot } from '../../shared/snapshot.ts';
 import type { XdsBootstrap } from '../config/translate/bootstrap.ts';
 import { sourceKey, type ConfigSourceSpec, type XdsRefs } from '../config/translate/config_source.ts';
 import { SnapshotComposer } from './composer.ts';
@@ -98,6 +98,11 @@ export class XdsSession implements XdsSink {
   /** A SnapshotDelta against the last snapshot or delta composed; null when a whole one is needed. */
   composeDelta(version: number, baseVersion: number): Uint8Array | null {
     return this.composer.canDelta ? this.composer.composeDelta(version, baseVersion, this.store) : null;
+  }
+
+  /** Clusters of the newest snapshot composed that the health manager runs (unpacked). */
+  healthClusters(): ClusterSnap[] {
+    return this.composer.healthClusters();
   }
 
   async stop(): Promise<void> {

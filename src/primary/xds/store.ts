@@ -110,6 +110,7 @@ export class XdsStore {
   }
 
   async onUpdate(u: XdsUpdate): Promise<string | null> {
+    const start = performance.now();
     const info = TYPES[u.typeUrl];
     if (info === undefined) return `unsupported resource type ${u.typeUrl}`;
     const short = info.short;
@@ -173,7 +174,7 @@ export class XdsStore {
 
     if (changedActive) this.dirty = true;
     this.afterChange();
-    this.log.debug({ type: short, resources: u.resources.length, translated: pending.length, translateMs: Math.round(translateMs), ms: Math.round(performance.now() - t0) }, 'xDS update processed');
+    this.log.debug({ type: short, resources: u.resources.length, translated: pending.length, prepareMs: Math.round(t0 - start), translateMs: Math.round(translateMs), ms: Math.round(performance.now() - start) }, 'xDS update processed');
     this.hooks.updated(u.typeUrl, u.resources.map((r) => r.name));
     if (errors.length > 0) return this.rejected(u, scopes, errors);
     this.typeVersions.set(u.typeUrl, u.version);

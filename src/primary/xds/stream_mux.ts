@@ -102,8 +102,10 @@ export abstract class StreamMux<T extends BaseTypeState> implements XdsMux {
   }
 
   private async process(b: Buffer): Promise<void> {
+    const t0 = performance.now();
     const d = this.decode(b);
     if (d === null) return;
+    this.opts.log.debug({ source: this.source, type: TYPES[d.typeUrl]?.short, bytes: b.length, resources: d.update.resources.length, ms: Math.round(performance.now() - t0) }, 'xDS response decoded');
     this.stream.healthy();
     if (!this.connected) {
       this.connected = true;

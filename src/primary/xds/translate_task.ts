@@ -9,7 +9,7 @@ import { decodeTracked, reportUnknownFields } from '../config/from_message.ts';
 import { Issues } from '../config/issues.ts';
 import { lookupType } from '../config/protos.ts';
 import { newCtx, str, type Ctx, type Obj } from '../config/translate/context.ts';
-import { cluster } from '../config/translate/cluster.ts';
+import { cluster, hasHealthConfig } from '../config/translate/cluster.ts';
 import { listener } from '../config/translate/listener.ts';
 import { routeConfig } from '../config/translate/route.ts';
 import { loadAssignment } from '../config/translate/endpoints.ts';
@@ -54,6 +54,8 @@ export interface TranslatedItem {
   inline?: { name: string; body: Span; count: number; hash: string }[];
   /** Listeners: `host:port`, for address conflict checks. */
   address?: string;
+  /** Clusters with active health checks or outlier detection (the primary's health manager tracks them). */
+  health?: true;
 }
 
 export interface XdsTranslateOutput {
@@ -121,6 +123,7 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
       item.body = [out.push(body.bytes), body.bytes.length];
       item.count = body.count;
       item.hash = hash;
+      if (hasHealthConfig(snap)) item.health = true;
       return;
     }
     case LISTENER: {

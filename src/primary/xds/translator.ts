@@ -20,6 +20,8 @@ export interface TranslatedResource {
   refs: XdsRefs;
   inline: { name: string; body: Uint8Array; count: number; hash: string }[];
   address: string;
+  /** A cluster with active health checks or outlier detection. */
+  health: boolean;
 }
 
 export interface ResourceInput {
@@ -90,5 +92,6 @@ function copyOut(arena: Uint8Array, it: TranslatedItem): TranslatedResource {
     refs: r === undefined ? NO_REFS : { rds: r.rds ?? [], eds: r.eds ?? [], sds: r.sds ?? [] },
     inline: (it.inline ?? []).map((x) => ({ name: x.name, body: slice(x.body), count: x.count, hash: x.hash })),
     address: it.address ?? '',
+    health: it.health === true,
   };
 }

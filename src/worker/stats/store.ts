@@ -76,6 +76,12 @@ export class StatsStore {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly histograms = new Map<string, Histogram>();
+  private readonly dumpHooks: (() => void)[] = [];
+
+  /** Runs fn before every dump (stats created on demand must exist by then). */
+  beforeDump(fn: () => void): void {
+    this.dumpHooks.push(fn);
+  }
 
   counter(name: string): Counter {
     let c = this.counters.get(name);
@@ -103,6 +109,7 @@ export class StatsStore {
   }
 
   dump(): StatsDump {
+    for (const fn of this.dumpHooks) fn();
     const out: StatsDump = { counters: {}, gauges: {}, histograms: {}, groups: [], schemas: {} };
     for (const g of this.groups.values()) {
       out.schemas![g.schema.id] = g.schema;

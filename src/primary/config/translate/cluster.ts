@@ -37,6 +37,11 @@ const DNS_FAMILIES: Record<string, ClusterSnap['dnsLookupFamily']> = {
   ALL: 'all',
 };
 
+/** Clusters the primary tracks for health: with active health checks or outlier detection. */
+export function hasHealthConfig(c: Pick<ClusterSnap, 'healthChecks' | 'outlierDetection'>): boolean {
+  return (c.healthChecks?.length ?? 0) > 0 || c.outlierDetection != null;
+}
+
 export function cluster(c: Obj, path: string, ctx: Ctx): ClusterSnap {
   checkRest(ctx, c, path, HANDLED, REJECTED);
   const type = TYPES[str(c.type, 'STATIC')] ?? 'static';
