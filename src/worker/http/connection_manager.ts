@@ -13,7 +13,6 @@ import { timerList, type TimerList } from '../timer_list.ts';
 import { H2ConnectServer } from './h2_connect.ts';
 import { Http2ServerConnection, sessionOptions } from './http2/server_connection.ts';
 import type { ConnectionInfo } from '../listener/connection_info.ts';
-import { adoptPlain } from '../net/read_buffer.ts';
 import { log } from '../log.ts';
 
 /** A route config that RDS (or a new snapshot) can swap under live connection managers. */
@@ -140,9 +139,7 @@ export class HttpConnectionManager {
     if (this.http2Options !== null && (this.snap.codecType === 'http2' || (accepted as { alpnProtocol?: string | false }).alpnProtocol === 'h2')) {
       const initial = info?.initial ?? null;
       if (info !== null) info.initial = null;
-      // A TLS socket is ready as is; a paused TCP connection moves into a socket node:http2 can drive.
-      const sock = (accepted as { encrypted?: boolean }).encrypted === true ? accepted : adoptPlain(accepted);
-      return new Http2ServerConnection(this, sock, info, initial).socket;
+      return new Http2ServerConnection(this, accepted, info, initial).socket;
     }
     return new Http1ServerConnection(this, accepted, info).socket;
   }
@@ -152,9 +149,11 @@ export class HttpConnectionManager {
     // Still one downstream connection (counted when accepted): only its codec changes.
     this.connections.delete(c);
     this.stats.downstream_cx_http1_active.value--;
-    // An internal connection reads through the HTTP/1 codec's 'data' listener: it must let go first.
-    (c.socket as { releaseReader?(): void }).releaseReader?.();
-    new Http2ServerConnection(this, c.socket, c.info, bytes, true);
+    // The socket keeps its reader (the HTTP/1 codec's read callback calls its onData method):
+    // from now on that hands the bytes to the HTTP/2 codec.
+    const h2 = new Http2ServerConnection(this, c.socket, c.info, null, true);
+    (c as unknown as { onData(b: Buffer): void }).onData = (b: Buffer) => h2.onData(b);
+    h2.onData(bytes);
   }
 
   http2ConnectionOpened(c: Http2ServerConnection, fromHttp1: boolean): void {
