@@ -752,9 +752,11 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.waiters = [];
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
-      if (s.closed || s.queue !== null || !s.wantWritable) continue;
+      if (!s.wantWritable || (s.queue !== null && !s.closed)) continue;
+      // Told even when the stream has closed meanwhile: its producer (an upstream connection
+      // going back to its pool) must not stay paused.
       s.wantWritable = false;
-      s.handler!.onStreamWritable();
+      s.handler?.onStreamWritable();
     }
   }
 
@@ -991,13 +993,14 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
       this.dataFrames(s, EMPTY, 0, 0, true);
       this.localEnd(s);
     }
-    if (s.closed || !s.wantWritable) return;
+    // Told even when the END_STREAM just sent closed the stream (see wakeWaiters).
+    if (!s.wantWritable) return;
     if (this.backlog() > HIGH_WATER) {
       this.waiters.push(s);
       return;
     }
     s.wantWritable = false;
-    s.handler!.onStreamWritable();
+    s.handler?.onStreamWritable();
   }
 
   private localEnd(s: H2Stream): void {
