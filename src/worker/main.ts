@@ -2,7 +2,7 @@
 // and drains on shutdown. Shared-nothing: each worker binds its own listener sockets.
 import { unpack } from 'msgpackr';
 import type { ToPrimary, ToWorker } from '../shared/ipc.ts';
-import { applyDelta, type SnapshotDelta, type WireSnapshot } from '../shared/snapshot_delta.ts';
+import type { SnapshotDelta, WireSnapshot } from '../shared/snapshot_delta.ts';
 import { DataPlane } from './data_plane.ts';
 import { stats } from './stats/store.ts';
 import { log } from './log.ts';
@@ -10,7 +10,6 @@ import { setLevel } from '../shared/logger.ts';
 import './upstream/load_balancer.ts';
 
 const plane = new DataPlane();
-let received: WireSnapshot | null = null;
 let applying: Promise<unknown> = Promise.resolve();
 
 function send(m: ToPrimary): void {
@@ -19,12 +18,15 @@ function send(m: ToPrimary): void {
 
 function onMessage(m: ToWorker): void {
   switch (m.t) {
-    case 'snapshot':
-    case 'snapshot_delta': {
-      // Deltas chain on the last snapshot received (not the last applied), as they were sent.
-      const snap = m.t === 'snapshot' ? (unpack(m.bytes) as WireSnapshot) : applyDelta(received!, unpack(m.bytes) as SnapshotDelta);
-      received = snap;
+    case 'snapshot': {
+      const snap = unpack(m.bytes) as WireSnapshot;
       applying = applying.then(() => plane.apply(snap)).then((errors) => send({ t: 'applied', version: snap.version, errors }));
+      return;
+    }
+    case 'snapshot_delta': {
+      // Deltas apply in the order they were sent, each on the result of the one before.
+      const delta = unpack(m.bytes) as SnapshotDelta;
+      applying = applying.then(() => plane.applyDelta(delta)).then((errors) => send({ t: 'applied', version: delta.version, errors }));
       return;
     }
     case 'stats':

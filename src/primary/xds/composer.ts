@@ -11,7 +11,7 @@ import type { ClusterSnap, RouteConfigSnap, Snapshot } from '../../shared/snapsh
 import { isPacked, type WireSnapshot } from '../../shared/snapshot_delta.ts';
 import { hasHealthConfig } from '../config/translate/cluster.ts';
 import type { XdsRefs } from '../config/translate/config_source.ts';
-import { Bytes, arrayHeader, binHeader, join, mapBody, mapHeader, packCopy, strBytes } from './msgpack_parts.ts';
+import { ByteWriter, Bytes, arrayHeader, binHeaderSize, headerSize, mapBody, mapHeader, packCopy, strBytes, strSize } from './msgpack_parts.ts';
 import type { XdsStore } from './store.ts';
 import type { TranslatedResource } from './translator.ts';
 
@@ -68,6 +68,11 @@ function k(s: string): Uint8Array {
   if (b === undefined) keys.set(s, (b = packCopy(s)));
   return b;
 }
+
+const K_NAME = k('name');
+const K_HASH = k('hash');
+const K_PACKED = k('packed');
+const K_LOCALITIES = k('localities');
 
 export class SnapshotComposer {
   private listeners: [string, Whole][] = [];
@@ -221,19 +226,38 @@ function clusterPiece(prev: ClusterPiece | undefined, name: string, from: object
     part = { body: t.body, count: t.count, hash: t.hash, eds: eds ?? null, health: t.health };
   }
   const hash = part.eds === null ? part.hash : `${part.hash}:${ep === null ? '-' : ep.hash}`;
-  const hashBytes = strBytes(hash);
-  const inner = part.eds === null
-    ? [mapHeader(part.count + 1), part.body, k('hash'), hashBytes]
-    : [mapHeader(part.count + 2), part.body, k('localities'), ep === null ? EMPTY_ARRAY : ep.body, k('hash'), hashBytes];
-  let innerLength = 0;
-  for (const x of inner) innerLength += x.length;
-  const bytes = join([mapHeader(3), k('name'), strBytes(name), k('hash'), hashBytes, k('packed'), binHeader(innerLength), ...inner]);
-  return { key: hash, bytes, from, dep: ep, inner: bytes.subarray(bytes.length - innerLength), health: part.health, snap: null };
+  const localities = part.eds === null ? null : ep === null ? EMPTY_ARRAY : ep.body;
+  const fields = part.count + (localities === null ? 1 : 2);
+  const hashSize = strSize(hash);
+  const innerSize = headerSize(fields) + part.body.length + (localities === null ? 0 : K_LOCALITIES.length + localities.length) + K_HASH.length + hashSize;
+  const w = new ByteWriter(1 + K_NAME.length + strSize(name) + K_HASH.length + hashSize + K_PACKED.length + binHeaderSize(innerSize) + innerSize);
+  w.header(true, 3);
+  w.raw(K_NAME);
+  w.str(name);
+  w.raw(K_HASH);
+  w.str(hash);
+  w.raw(K_PACKED);
+  w.binHeader(innerSize);
+  const innerAt = w.pos;
+  w.header(true, fields);
+  w.raw(part.body);
+  if (localities !== null) {
+    w.raw(K_LOCALITIES);
+    w.raw(localities);
+  }
+  w.raw(K_HASH);
+  w.str(hash);
+  return { key: hash, bytes: w.buf, from, dep: ep, inner: w.buf.subarray(innerAt), health: part.health, snap: null };
 }
 
 function routePiece(prev: Piece | undefined, r: RoutePart): Piece {
   if (prev !== undefined && prev.from === r) return prev;
-  return { key: r.hash, bytes: join([mapHeader(r.count + 1), r.body, k('hash'), strBytes(r.hash)]), from: r, dep: null };
+  const w = new ByteWriter(headerSize(r.count + 1) + r.body.length + K_HASH.length + strSize(r.hash));
+  w.header(true, r.count + 1);
+  w.raw(r.body);
+  w.raw(K_HASH);
+  w.str(r.hash);
+  return { key: r.hash, bytes: w.buf, from: r, dep: null };
 }
 
 function clusterPart(c: ClusterSnap, eds: string | null): ClusterPart {

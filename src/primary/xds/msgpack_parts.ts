@@ -46,28 +46,83 @@ export function binHeader(n: number): Uint8Array {
 
 /** A packed msgpack string. */
 export function strBytes(s: string): Uint8Array {
-  const n = Buffer.byteLength(s);
-  const h = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-  const out = new Uint8Array(h + n);
-  if (h === 1) out[0] = 0xa0 | n;
-  else if (h === 2) out.set([0xd9, n]);
-  else if (h === 3) out.set([0xda, n >> 8, n & 0xff]);
-  else out.set([0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-  Buffer.from(out.buffer, out.byteOffset + h, n).write(s, 'utf8');
-  return out;
+  const w = new ByteWriter(strSize(s));
+  w.str(s);
+  return w.buf;
 }
 
-/** Joins byte pieces into one new array. */
-export function join(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+/** Bytes a packed string takes. */
+export function strSize(s: string): number {
+  const n = Buffer.byteLength(s);
+  return n + (n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+}
+
+/** Bytes a map or array header takes. */
+export function headerSize(n: number): number {
+  return n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+}
+
+export function binHeaderSize(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes msgpack into a buffer of a size computed beforehand (small ones come from Node's pool). */
+export class ByteWriter {
+  readonly buf: Buffer;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
   }
-  return out;
+
+  raw(b: Uint8Array): void {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  str(s: string): void {
+    const n = Buffer.byteLength(s);
+    const b = this.buf;
+    if (n < 32) b[this.pos++] = 0xa0 | n;
+    else if (n < 0x100) {
+      b[this.pos++] = 0xd9;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = 0xda;
+      this.pos = b.writeUInt16BE(n, this.pos);
+    } else {
+      b[this.pos++] = 0xdb;
+      this.pos = b.writeUInt32BE(n, this.pos);
+    }
+    this.pos += b.write(s, this.pos, n, 'utf8');
+  }
+
+  /** A map (0x80/0xde/0xdf) or array (0x90/0xdc/0xdd) header. */
+  header(map: boolean, n: number): void {
+    const b = this.buf;
+    if (n < 16) b[this.pos++] = (map ? 0x80 : 0x90) | n;
+    else if (n < 0x10000) {
+      b[this.pos++] = map ? 0xde : 0xdc;
+      this.pos = b.writeUInt16BE(n, this.pos);
+    } else {
+      b[this.pos++] = map ? 0xdf : 0xdd;
+      this.pos = b.writeUInt32BE(n, this.pos);
+    }
+  }
+
+  binHeader(n: number): void {
+    const b = this.buf;
+    if (n < 0x100) {
+      b[this.pos++] = 0xc4;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = 0xc5;
+      this.pos = b.writeUInt16BE(n, this.pos);
+    } else {
+      b[this.pos++] = 0xc6;
+      this.pos = b.writeUInt32BE(n, this.pos);
+    }
+  }
 }
 
 /** Collects byte pieces and joins them once. */
@@ -87,6 +142,6 @@ export class Bytes {
   }
 
   finish(): Uint8Array {
-    return new Uint8Array(Buffer.concat(this.parts, this.length));
+    return Buffer.concat(this.parts, this.length);
   }
 }

@@ -10,7 +10,7 @@ import type { Interest, XdsUpdate } from './mux.ts';
 import { ENDPOINT, ROUTE, SECRET, TYPES, type Short } from './resource_types.ts';
 import type { ResourceInput, TranslatedResource } from './translator.ts';
 import type { RawResource } from './wire.ts';
-import { PrimaryStats } from './xds_stats.ts';
+import { PrimaryStats, versionHash } from './xds_stats.ts';
 
 export interface Version {
   /** version_info of the response (SotW) or the resource's own version (delta). */
@@ -79,6 +79,11 @@ export class XdsStore {
   /** Resource TTL timers by `short|name`. */
   private readonly ttls = new Map<string, NodeJS.Timeout>();
   private dirty = false;
+  /**
+   * The set of listener and cluster versions (active or warming), the static references or the
+   * sources changed since references were last derived (nothing else changes them).
+   */
+  private refsDirty = true;
 
   constructor(hooks: StoreHooks, log: Logger, defaultSelf: string) {
     this.hooks = hooks;
@@ -96,6 +101,7 @@ export class XdsStore {
     this.staticRefs = refs;
     this.staticClusters = new Set(clusters);
     this.staticListeners = new Map(listeners.map((l) => [l.name, l.address]));
+    this.refsDirty = true;
     this.afterChange();
   }
 
@@ -152,8 +158,8 @@ export class XdsStore {
         e = { name: r.name, active: null, warming: null, failure: null, warmDeadline: Infinity, warmTimedOut: false };
         map.set(r.name, e);
       }
-      // A copy: the received bytes are a view into the whole response.
-      const raw = r.json ?? new Uint8Array(r.bytes!);
+      // A copy (from Node's pool when small): the received bytes are a view into the whole response.
+      const raw = r.json ?? Buffer.from(r.bytes!);
       if (problem !== null) {
         const details = `${KIND[short]} ${r.name}: ${problem}`;
         e.failure = { version: r.version || u.version, lastAttempt: now, details, raw };
@@ -178,7 +184,9 @@ export class XdsStore {
     this.hooks.updated(u.typeUrl, u.resources.map((r) => r.name));
     if (errors.length > 0) return this.rejected(u, scopes, errors);
     this.typeVersions.set(u.typeUrl, u.version);
-    for (const s of scopes) this.stats.accepted(s, u.version);
+    const versionGauge = versionHash(u.version);
+    const acceptedAt = Date.now();
+    for (const s of scopes) this.stats.accepted(s, versionGauge, acceptedAt);
     if (short === 'rds') for (const r of u.resources) this.stats.inc(`${this.rdsScope(r.name)}config_reload`);
     return null;
   }
@@ -244,6 +252,7 @@ export class XdsStore {
   /** Puts a new version in place: active now, or warming until what it needs has arrived. */
   private stage(short: Short, e: Entry, v: Version): boolean {
     if (short !== 'cds' && short !== 'lds') return this.activate(short, e, v);
+    this.refsDirty = true;
     e.warmTimedOut = false;
     e.warmDeadline = Infinity;
     e.warming = v;
@@ -288,6 +297,8 @@ export class XdsStore {
 
   private activate(short: Short, e: Entry, v: Version): boolean {
     const added = e.active === null;
+    // A warming version becoming active with none before leaves the set of versions as it was.
+    if ((short === 'cds' || short === 'lds') && !(added && e.warming === v)) this.refsDirty = true;
     if (short === 'cds') this.stats.inc(added ? 'cluster_manager.cluster_added' : 'cluster_manager.cluster_modified');
     if (short === 'lds') this.stats.inc(added ? 'listener_manager.listener_added' : 'listener_manager.listener_modified');
     e.active = v;
@@ -304,6 +315,7 @@ export class XdsStore {
     if (ttl !== undefined) clearTimeout(ttl);
     this.ttls.delete(`${short}|${name}`);
     this.entries[short].delete(name);
+    if (short === 'cds' || short === 'lds') this.refsDirty = true;
     if (short === 'cds' && wasActive) this.stats.inc('cluster_manager.cluster_removed');
     if (short === 'lds' && wasActive) this.stats.inc('listener_manager.listener_removed');
     return wasActive;
@@ -317,6 +329,7 @@ export class XdsStore {
 
   /** A resource sent with a TTL expires unless the control plane renews it (heartbeat or update). */
   private armTtl(short: Short, r: RawResource): void {
+    if (r.ttlMs === null && this.ttls.size === 0) return;
     const key = `${short}|${r.name}`;
     const old = this.ttls.get(key);
     if (old !== undefined) clearTimeout(old);
@@ -369,8 +382,7 @@ export class XdsStore {
 
   /** Re-derives references and subscriptions, promotes what is warm, and publishes if needed. */
   afterChange(): void {
-    const changed = this.refreshRefs();
-    if (changed) this.dirty = true;
+    if (this.refsDirty && this.refreshRefs()) this.dirty = true;
     // Promotion moves versions from warming to active: the references stay the same.
     if (this.promote()) this.dirty = true;
     this.stats.set('cluster_manager.active_clusters', this.staticClusters.size + count(this.entries.cds, (e) => e.active !== null));
@@ -389,6 +401,7 @@ export class XdsStore {
    * Returns true when a dropped resource was in use.
    */
   private refreshRefs(): boolean {
+    this.refsDirty = false;
     const next = { rds: new Map<string, Reference>(), eds: new Map<string, Reference>(), sds: new Map<string, Reference>() };
     const add = (kind: 'rds' | 'eds' | 'sds', name: string, spec: ConfigSourceSpec, parentSource: string, scope: string) => {
       let r = next[kind].get(name);
@@ -402,16 +415,16 @@ export class XdsStore {
         } else {
           source = sourceKey(spec);
           resolved = spec;
-          this.specs.set(source, spec);
+          if (this.specs.get(source) !== spec) this.specs.set(source, spec);
         }
         next[kind].set(name, (r = { spec: resolved, source, scopes: new Set() }));
       }
       r.scopes.add(scope);
     };
     const addRefs = (refs: XdsRefs, parentSource: string) => {
-      for (const r of refs.eds) add('eds', r.serviceName, r.source, parentSource, `cluster.${r.cluster}.`);
-      for (const r of refs.rds) add('rds', r.name, r.source, parentSource, `http.${r.statPrefix}.rds.${r.name}.`);
-      for (const r of refs.sds) add('sds', r.name, r.source, parentSource, `sds.${r.name}.`);
+      for (const r of refs.eds) add('eds', r.serviceName, r.source, parentSource, scopeOf(r, 'eds'));
+      for (const r of refs.rds) add('rds', r.name, r.source, parentSource, scopeOf(r, 'rds'));
+      for (const r of refs.sds) add('sds', r.name, r.source, parentSource, scopeOf(r, 'sds'));
     };
     addRefs(this.staticRefs, this.defaultSelf);
     for (const short of ['cds', 'lds'] as const) {
@@ -438,11 +451,27 @@ export class XdsStore {
   /** Registers a source spec so `self` references from its resources can find it. */
   registerSource(key: string, spec: ConfigSourceSpec): void {
     this.specs.set(key, spec);
+    this.refsDirty = true;
   }
 
   setDefaultSelf(key: string): void {
     this.defaultSelf = key;
+    this.refsDirty = true;
   }
+}
+
+/** The stat scope a reference counts in (kept per reference: a push of 10,000 derives them often). */
+const scopes = new WeakMap<object, string>();
+
+function scopeOf(r: XdsRefs['eds'][number] | XdsRefs['rds'][number] | XdsRefs['sds'][number], kind: 'rds' | 'eds' | 'sds'): string {
+  let s = scopes.get(r);
+  if (s === undefined) {
+    if (kind === 'eds') s = `cluster.${(r as XdsRefs['eds'][number]).cluster}.`;
+    else if (kind === 'rds') s = `http.${(r as XdsRefs['rds'][number]).statPrefix}.rds.${(r as XdsRefs['rds'][number]).name}.`;
+    else s = `sds.${(r as XdsRefs['sds'][number]).name}.`;
+    scopes.set(r, s);
+  }
+  return s;
 }
 
 function count<T>(m: Map<string, T>, f: (v: T) => boolean): number {
@@ -453,7 +482,8 @@ function count<T>(m: Map<string, T>, f: (v: T) => boolean): number {
 
 function sameRaw(a: Uint8Array | Obj, r: RawResource): boolean {
   if (r.json !== undefined) return !(a instanceof Uint8Array) && JSON.stringify(a) === JSON.stringify(r.json);
-  return a instanceof Uint8Array && r.bytes !== null && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(r.bytes);
+  // Received bytes are kept as Buffers (see onUpdate).
+  return a instanceof Buffer && r.bytes !== null && a.length === r.bytes.length && a.equals(r.bytes);
 }
 
 function sameRefs(a: Map<string, Reference>, b: Map<string, Reference>): boolean {

@@ -78,7 +78,12 @@ const NONE: string[] = [];
 const NO_REFS: XdsRefs = { rds: [], eds: [], sds: [] };
 
 function copyOut(arena: Uint8Array, it: TranslatedItem): TranslatedResource {
-  const slice = (s: [number, number]) => arena.slice(s[0], s[0] + s[1]);
+  // A copy (small ones share Node's buffer pool), so the arena is not kept alive by one resource.
+  const slice = (s: [number, number]) => {
+    const b = Buffer.allocUnsafe(s[1]);
+    b.set(arena.subarray(s[0], s[0] + s[1]));
+    return b;
+  };
   const r = it.refs;
   return {
     name: it.name,

@@ -32,10 +32,11 @@ export class PrimaryStats {
     for (const g of ['version', 'update_time']) if (!this.gauges.has(prefix + g)) this.gauges.set(prefix + g, 0);
   }
 
-  accepted(prefix: string, version: string): void {
+  /** An accepted update; `version` is versionHash(version_info) (computed once per update). */
+  accepted(prefix: string, version: number, now: number): void {
     this.inc(prefix + 'update_success');
-    this.set(prefix + 'version', versionHash(version));
-    this.set(prefix + 'update_time', Date.now());
+    this.set(prefix + 'version', version);
+    this.set(prefix + 'update_time', now);
   }
 
   dump(): StatsDump {

@@ -3,7 +3,7 @@
 // the primary is kept by cluster name, so a rebuilt cluster starts from the latest verdicts.
 // Clusters from xDS arrive packed (PackedCluster): an update only records them, and each is
 // built on its first use, before a stats dump, or a few at a time while the worker is idle.
-import { unpack } from 'msgpackr/unpack';
+import { unpack } from 'msgpackr';
 import type { ClusterSnap } from '../../shared/snapshot.ts';
 import { isPacked, type PackedCluster } from '../../shared/snapshot_delta.ts';
 import { Cluster } from './cluster.ts';
@@ -43,6 +43,31 @@ export class ClusterManager {
     for (const [name, c] of this.clusters) if (c instanceof Cluster && next.get(name) !== c) c.destroy();
     for (const name of this.pushed.keys()) if (!next.has(name)) this.pushed.delete(name);
     this.clusters = next;
+    if (packed) this.scheduleBuild();
+  }
+
+  /** A delta: these clusters replace (or add to) the ones of the same name; `remove` are gone. */
+  patch(upsert: (ClusterSnap | PackedCluster)[], remove: string[]): void {
+    let packed = false;
+    for (const s of upsert) {
+      const cur = this.clusters.get(s.name);
+      if (cur !== undefined && hashOf(cur) === s.hash) continue;
+      if (cur instanceof Cluster) cur.destroy();
+      if (isPacked(s)) {
+        this.clusters.set(s.name, s);
+        this.queue.push(s);
+        packed = true;
+      } else {
+        this.clusters.set(s.name, new Cluster(s, this.pushedFor(s.name)));
+      }
+    }
+    for (const name of remove) {
+      const cur = this.clusters.get(name);
+      if (cur === undefined) continue;
+      if (cur instanceof Cluster) cur.destroy();
+      this.clusters.delete(name);
+      this.pushed.delete(name);
+    }
     if (packed) this.scheduleBuild();
   }
 

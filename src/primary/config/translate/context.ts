@@ -2,6 +2,7 @@
 // Input objects come from decode(): snake_case keys, only set fields, already type-checked, so
 // helpers here only apply Envoy's defaults and never re-validate types.
 import { createHash } from 'node:crypto';
+import { pack } from 'msgpackr';
 import type { RouteConfigSnap } from '../../../shared/snapshot.ts';
 import { Issues, join } from '../issues.ts';
 import type { XdsRefs } from './config_source.ts';
@@ -97,8 +98,11 @@ export function unsupported(ctx: Ctx, path: string, what = 'is not supported yet
   }
 }
 
-/** Change-detection key for a translated object (Uint8Array bodies included). */
+/**
+ * Change-detection key for a translated object: a hash of it as msgpack (what workers receive;
+ * Uint8Array bodies included). Translation builds objects in a fixed key order, so the same
+ * input always gives the same key.
+ */
 export function stableHash(v: unknown): string {
-  const json = JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x));
-  return createHash('sha1').update(json).digest('hex');
+  return createHash('sha1').update(pack(v)).digest('hex');
 }
