@@ -43,7 +43,7 @@ export function decodeInto(issues: Issues, type: protobuf.Type, input: unknown, 
 export function normalizeMessage(type: protobuf.Type, message: protobuf.Message, opts: DecodeOptions = {}, path = ''): DecodeResult {
   const issues = new Issues();
   const input = messageToInput(type, message, issues, path, opts.strict === true);
-  const value = new Decoder(issues, opts.strict === true).value(type, input, path);
+  const value = new Decoder(issues, opts.strict === true, true).value(type, input, path);
   return { value: isPlainObject(value) ? value : {}, issues: issues.list };
 }
 
@@ -82,6 +82,15 @@ function isImplicitDefault(field: protobuf.Field, v: unknown): boolean {
   return v === false || v === 0 || v === '' || (v instanceof Uint8Array && v.length === 0);
 }
 
+const oneofsOf = new WeakMap<protobuf.Type, protobuf.OneOf[]>();
+
+/** A type's oneofs that can conflict (proto3 `optional` makes synthetic ones of one member). */
+function realOneofs(type: protobuf.Type): protobuf.OneOf[] {
+  let o = oneofsOf.get(type);
+  if (o === undefined) oneofsOf.set(type, (o = type.oneofsArray.filter((x) => x.oneof.length >= 2)));
+  return o;
+}
+
 export function typeLabel(type: protobuf.Type): string {
   return typeName(type);
 }
@@ -89,10 +98,16 @@ export function typeLabel(type: protobuf.Type): string {
 class Decoder {
   readonly issues: Issues;
   readonly strict: boolean;
+  /**
+   * The input comes from a decoded message: keys are proto field names, each once (no camelCase
+   * aliases to reconcile). Off again inside TypedStruct values, which are user-written JSON.
+   */
+  private canonical: boolean;
 
-  constructor(issues: Issues, strict: boolean) {
+  constructor(issues: Issues, strict: boolean, canonical = false) {
     this.issues = issues;
     this.strict = strict;
+    this.canonical = canonical;
   }
 
   /** A value of message type; undefined when invalid (the issue is already recorded). */
@@ -110,19 +125,22 @@ class Decoder {
       return undefined;
     }
     const out: Obj = {};
-    const seen = new Map<string, string>();
-    for (const [key, raw] of Object.entries(v)) {
+    const seen = this.canonical ? null : new Map<string, string>();
+    for (const key in v) {
+      const raw = v[key];
       const field = fieldByName(type, key);
       if (field === undefined) {
         this.unknownField(type, key, path);
         continue;
       }
       const fp = join(path, field.name);
-      const prev = seen.get(field.name);
-      seen.set(field.name, key);
-      if (prev !== undefined) {
-        this.issues.error(fp, `field given twice (as "${prev}" and "${key}")`);
-        continue;
+      if (seen !== null) {
+        const prev = seen.get(field.name);
+        seen.set(field.name, key);
+        if (prev !== undefined) {
+          this.issues.error(fp, `field given twice (as "${prev}" and "${key}")`);
+          continue;
+        }
       }
       if (raw === null || raw === undefined) continue; // proto3 JSON: null means "not set"
       if (field.options?.deprecated === true) this.issues.warn(fp, `deprecated field of ${typeLabel(type)}`);
@@ -183,10 +201,11 @@ class Decoder {
   }
 
   private checkOneofs(type: protobuf.Type, out: Obj, path: string): void {
-    for (const oneof of type.oneofsArray) {
-      if (oneof.oneof.length < 2) continue; // proto3 `optional` synthetic oneofs
-      const set = oneof.oneof.filter((n) => out[n] !== undefined);
-      if (set.length < 2) continue;
+    for (const oneof of realOneofs(type)) {
+      let n = 0;
+      for (const name of oneof.oneof) if (out[name] !== undefined) n++;
+      if (n < 2) continue;
+      const set = oneof.oneof.filter((name) => out[name] !== undefined);
       this.issues.error(join(path, set[1]), `conflicts with "${set[0]}": only one of ${oneof.oneof.join(', ')} may be set`);
     }
   }
@@ -236,6 +255,12 @@ class Decoder {
       this.issues.error(join(path, 'value'), `expected an object, got ${describe(value)}`);
       return undefined;
     }
-    return this.embedded(url, value, path, join(path, 'value'));
+    const canonical = this.canonical;
+    this.canonical = false;
+    try {
+      return this.embedded(url, value, path, join(path, 'value'));
+    } finally {
+      this.canonical = canonical;
+    }
   }
 }

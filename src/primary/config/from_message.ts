@@ -22,15 +22,40 @@ function objectToInput(type: protobuf.Type, obj: Obj, issues: Issues, path: stri
   if (special !== undefined) return special(obj, type);
   if (name === 'google.protobuf.Any') return anyToInput(obj, issues, path, strict);
   const out: Obj = {};
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k in obj) {
+    const v = obj[k];
     const f = type.fields[k];
     const rt = f?.resolvedType;
-    if (!(rt instanceof protobuf.Type)) out[k] = v;
-    else if (f.map) out[k] = mapValues(v as Obj, (x, key) => objectToInput(rt, x as Obj, issues, join(join(path, k), key), strict));
-    else if (f.repeated) out[k] = (v as Obj[]).map((x, i) => objectToInput(rt, x, issues, join(join(path, k), i), strict));
-    else out[k] = objectToInput(rt, v as Obj, issues, join(path, k), strict);
+    if (!(rt instanceof protobuf.Type)) {
+      out[k] = v;
+      continue;
+    }
+    // Paths only matter where an Any can report a problem: not worked out below types without one.
+    const sub = hasAny(rt);
+    if (f.map) out[k] = mapValues(v as Obj, (x, key) => objectToInput(rt, x as Obj, issues, sub ? join(join(path, k), key) : '', strict));
+    else if (f.repeated) out[k] = (v as Obj[]).map((x, i) => objectToInput(rt, x, issues, sub ? join(join(path, k), i) : '', strict));
+    else out[k] = objectToInput(rt, v as Obj, issues, sub ? join(path, k) : '', strict);
   }
   return out;
+}
+
+const anyInside = new WeakMap<protobuf.Type, boolean>();
+
+/** Whether a message of this type can hold a google.protobuf.Any (at any depth). */
+function hasAny(type: protobuf.Type): boolean {
+  let r = anyInside.get(type);
+  if (r === undefined) anyInside.set(type, (r = reachesAny(type, new Set())));
+  return r;
+}
+
+function reachesAny(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
+  if (typeName(type) === 'google.protobuf.Any') return true;
+  seen.add(type);
+  for (const f of type.fieldsArray) {
+    const rt = f.resolvedType;
+    if (rt instanceof protobuf.Type && !seen.has(rt) && reachesAny(rt, seen)) return true;
+  }
+  return false;
 }
 
 /**

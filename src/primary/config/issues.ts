@@ -30,9 +30,17 @@ export class Issues {
   }
 }
 
+/** Keys already checked for needing quotes (mostly field names: a small set). */
+const plainKeys = new Map<string, boolean>();
+
 /** `a.b` / `a[0]` / `a["key"]` path joining; the root path is ''. */
 export function join(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
-  if (!/^[A-Za-z_@][A-Za-z0-9_@]*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
+  let plain = plainKeys.get(key);
+  if (plain === undefined) {
+    plain = /^[A-Za-z_@][A-Za-z0-9_@]*$/.test(key);
+    if (plainKeys.size < 10_000) plainKeys.set(key, plain);
+  }
+  if (!plain) return `${base}[${JSON.stringify(key)}]`;
   return base === '' ? key : `${base}.${key}`;
 }

@@ -8,18 +8,39 @@ import { typeName } from './protos.ts';
 
 type Obj = Record<string, unknown>;
 const PREFIX = '(validate.rules).';
+const REQUIRED = ['message.required', 'any.required', 'duration.required'];
 const NUMERIC = new Set(['uint32', 'uint64', 'int32', 'int64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64', 'double', 'float']);
 
+interface TypeRules {
+  fields: [protobuf.Field, Map<string, unknown>][];
+  requiredOneofs: protobuf.OneOf[];
+}
+
+const typeRules = new WeakMap<protobuf.Type, TypeRules>();
+
+/** The fields of a type that have rules, and its required oneofs (worked out once per type). */
+function rulesOf(type: protobuf.Type): TypeRules {
+  let r = typeRules.get(type);
+  if (r === undefined) {
+    r = { fields: [], requiredOneofs: [] };
+    for (const f of type.fieldsArray) {
+      const rules = fieldRules(f);
+      if (rules !== null) r.fields.push([f, rules]);
+    }
+    for (const o of type.oneofsArray) if (o.options?.['(validate.required)'] === true) r.requiredOneofs.push(o);
+    typeRules.set(type, r);
+  }
+  return r;
+}
+
 export function checkRules(type: protobuf.Type, out: Obj, path: string, issues: Issues): void {
-  for (const f of type.fieldsArray) {
-    const rules = fieldRules(f);
-    if (rules === null) continue;
+  const r = rulesOf(type);
+  for (const [f, rules] of r.fields) {
     const present = out[f.name] !== undefined;
     if (!present && f.partOf !== null) continue;
     checkField(f, rules, out[f.name], join(path, f.name), issues);
   }
-  for (const o of type.oneofsArray) {
-    if (o.options?.['(validate.required)'] !== true) continue;
+  for (const o of r.requiredOneofs) {
     if (o.oneof.some((n) => out[n] !== undefined)) continue;
     issues.error(path, `one of ${o.oneof.join(', ')} is required`);
   }
@@ -43,8 +64,8 @@ function fieldRules(f: protobuf.Field): Map<string, unknown> | null {
 
 function checkField(f: protobuf.Field, rules: Map<string, unknown>, value: unknown, path: string, issues: Issues): void {
   const present = value !== undefined;
-  for (const req of ['message.required', 'any.required', 'duration.required']) {
-    if (rules.get(req) === true && !present) issues.error(path, 'is required');
+  if (!present) {
+    for (const req of REQUIRED) if (rules.get(req) === true) issues.error(path, 'is required');
   }
   if (f.repeated || f.map) return checkList(f, rules, value, path, issues);
   // Unset messages (wrappers included) are not validated, unset scalars are: PGV semantics.

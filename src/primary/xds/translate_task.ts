@@ -1,7 +1,7 @@
 // Piscina task: xDS resources (protobuf bytes, or JSON from files) → translated snapshot pieces,
 // off the primary's event loop. Each resource is decoded, validated and translated on its own,
 // so one bad resource never hides the others, and each result is packed once for reuse.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ConfigIssue } from '../../shared/errors.ts';
 import type { ClusterSnap } from '../../shared/snapshot.ts';
 import { decode, normalizeMessage, type DecodeResult } from '../config/decode.ts';
@@ -92,6 +92,7 @@ export default function translateXds(args: XdsTranslateArgs | { warmup: number }
 function translateOne(typeUrl: string, v: Obj, decodeIssues: Issues, strict: boolean, out: Bytes): TranslatedItem {
   const ctx: Ctx = newCtx(strict);
   ctx.dynamicClusters = true;
+  ctx.callerHashes = true;
   const item: TranslatedItem = { name: str(typeUrl === ENDPOINT ? v.cluster_name : v.name), body: [0, 0], count: 0, hash: '' };
   // A resource that does not even decode is not translated (its errors say why).
   if (!decodeIssues.hasErrors()) translateBody(typeUrl, v, ctx, item, out);
@@ -117,12 +118,13 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
   switch (typeUrl) {
     case CLUSTER: {
       const snap = cluster(v, '', ctx);
-      // An EDS cluster's endpoints and hash are filled in at publish time from its assignment.
-      const { hash, localities, ...rest } = snap;
+      // An EDS cluster's endpoints and hash are filled in at publish time from its assignment;
+      // the cluster's own hash is that of its packed body (packed once, hashed once).
+      const { hash: _h, localities, ...rest } = snap;
       const body = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>));
       item.body = [out.push(body.bytes), body.bytes.length];
       item.count = body.count;
-      item.hash = hash;
+      item.hash = sha1(body.bytes);
       if (hasHealthConfig(snap)) item.health = true;
       return;
     }
@@ -163,7 +165,7 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
 }
 
 function sha1(b: Uint8Array): string {
-  return createHash('sha1').update(b).digest('hex').slice(0, 20);
+  return hash('sha1', b, 'hex').slice(0, 20);
 }
 
 function formatIssue(i: ConfigIssue): string {

@@ -72,7 +72,7 @@ export function cluster(c: Obj, path: string, ctx: Ctx): ClusterSnap {
   if (snap.upstreamProtocol === 'auto' && snap.tls == null && (snap.tlsMatches ?? []).length === 0) {
     ctx.issues.error(join(path, 'typed_extension_protocol_options'), 'auto_config chooses the protocol by ALPN and needs a TLS transport_socket');
   }
-  return { ...snap, hash: stableHash(snap) };
+  return { ...snap, hash: ctx.callerHashes === true ? '' : stableHash(snap) };
 }
 
 function connectTimeout(c: Obj, path: string, ctx: Ctx): number {

@@ -1,7 +1,7 @@
 // Shared state and helpers for translating a normalized (decoded) Envoy bootstrap into a Snapshot.
 // Input objects come from decode(): snake_case keys, only set fields, already type-checked, so
 // helpers here only apply Envoy's defaults and never re-validate types.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { pack } from 'msgpackr';
 import type { RouteConfigSnap } from '../../../shared/snapshot.ts';
 import { Issues, join } from '../issues.ts';
@@ -22,6 +22,8 @@ export interface Ctx {
   baseDir: string;
   /** RDS/EDS/SDS resources the translated config refers to; the xDS client subscribes to them. */
   xds: XdsRefs;
+  /** The caller hashes the packed result itself: clusters leave `hash` empty (xDS translation). */
+  callerHashes?: boolean;
 }
 
 export function newCtx(strict: boolean, baseDir = process.cwd()): Ctx {
@@ -104,5 +106,5 @@ export function unsupported(ctx: Ctx, path: string, what = 'is not supported yet
  * input always gives the same key.
  */
 export function stableHash(v: unknown): string {
-  return createHash('sha1').update(pack(v)).digest('hex');
+  return hash('sha1', pack(v), 'hex');
 }
