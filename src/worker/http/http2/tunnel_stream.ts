@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type http2 from 'node:http2';
 import type { RequestHead } from '../http1/parser.ts';
 import type { H2ConnectServer } from '../h2_connect.ts';
-import { E_CANCEL, type H2Stream, type H2StreamHandler } from './server_connection.ts';
+import { E_CANCEL, E_NO_ERROR, type H2Stream, type H2StreamHandler } from './server_connection.ts';
 
 export class H2TunnelStream extends EventEmitter implements H2StreamHandler {
   private readonly s: H2Stream;
@@ -57,7 +57,10 @@ export class H2TunnelStream extends EventEmitter implements H2StreamHandler {
     }
     const end = opts?.endStream === true;
     c.endHeaders(s, end);
-    if (end) this.writableEnded = true;
+    if (!end) return;
+    this.writableEnded = true;
+    // A refused tunnel: the client need not half-close it (RFC 9113 §8.1).
+    if (!s.closed) c.resetStream(s, E_NO_ERROR);
   }
 
   write(chunk: Uint8Array): boolean {
