@@ -17,7 +17,7 @@ import { prepareRequest, applyRouteAction, redirectLocation, upgradeAllowed } fr
 import type { Host } from '../upstream/host.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { TimerList, TimerNode } from '../timer_list.ts';
-import { writeShared } from '../net/read_buffer.ts';
+import { writeShared, writeWithHead } from '../net/read_buffer.ts';
 import { connectRoute } from './connect_tunnel.ts';
 import { isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import type { RouteActionSnap } from '../../shared/snapshot.ts';
@@ -323,6 +323,8 @@ export class ActiveStream implements MatchInput, FormatContext, TimerNode {
       sock.write(h, 'latin1');
     } else if (n <= INLINE_BODY_MAX && !this.rechunk) {
       sock.write(h + chunk.latin1Slice(start, end), 'latin1');
+    } else if (!this.rechunk) {
+      writeWithHead(sock, h, start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
     } else {
       sock.cork();
       sock.write(h, 'latin1');

@@ -129,7 +129,7 @@ export class InternalSocket extends Duplex {
   }
 }
 
-// writeShared() pins the shared read buffer while a socket's writableLength is non-zero, because
+// writeShared() holds its write slab while a socket's writableLength is non-zero, because
 // the queued bytes may still point into it. Here the write in delivery is a copy: only bytes
 // queued behind it are the caller's, so only those count.
 Object.defineProperty(InternalSocket.prototype, 'writableLength', {

@@ -1,34 +1,115 @@
 // Every socket of a worker reads into one shared buffer (Node's `onread` mode), which skips the
 // per-read allocation and the Readable stream machinery: the largest per-request saving on the
 // data path. The price is a rule every reader follows: bytes of the read buffer are valid only
-// until the read callback returns. Anything kept longer is copied, and a write that could not
-// complete synchronously pins the buffer, so later reads go to a fresh one.
+// until the read callback returns; anything kept longer is copied.
+//
+// Node hands each socket its read buffer once, when the socket is created: the buffer can never
+// be swapped under live sockets. So a write must not leave the read buffer referenced by a
+// queued (partial) write: writes of read-buffer bytes go out from a copy in a write slab. The
+// copy is a memcpy into memory that is reused as soon as the write completes synchronously (the
+// common case); a queued write keeps its slab until the socket has flushed it.
 import net from 'node:net';
 
 const SIZE = 64 * 1024;
-let current = Buffer.allocUnsafe(SIZE);
+const current: Buffer = Buffer.allocUnsafe(SIZE);
 const nextBuffer = (): Buffer => current;
 
-/** Called when the current buffer is referenced beyond the read callback. */
-export function pinReadBuffer(): void {
-  current = Buffer.allocUnsafe(SIZE);
-}
-
-/** True when `b` lies in the buffer reads currently go to: it must be copied to outlive the read callback. */
+/** True when `b` lies in the shared read buffer: it must be copied to outlive the read callback. */
 export function inReadBuffer(b: Uint8Array): boolean {
   return b.buffer === current.buffer;
 }
 
-/** Writes bytes that may live in the read buffer; pins it if the write was queued. */
+const SLAB_SIZE = 1024 * 1024;
+const MAX_SPARE_SLABS = 2;
+const EMPTY = Buffer.alloc(0);
+
+/** Bump-allocated copies of read-buffer bytes, while writes referencing them are queued. */
+class WriteSlab {
+  readonly buf = Buffer.allocUnsafe(SLAB_SIZE);
+  used = 0;
+  /** Queued writes not yet flushed. */
+  pending = 0;
+  /** Full: no new copies; reusable once `pending` drops to zero. */
+  retired = false;
+  /** A queued write on an ended socket reports nothing back: this slab is left to the GC. */
+  abandoned = false;
+  /** One callback per slab, counting flushed writes down. */
+  readonly flushed = (): void => {
+    if (--this.pending === 0 && this.retired) recycle(this);
+  };
+}
+
+const spareSlabs: WriteSlab[] = [];
+let slab: WriteSlab | null = null;
+
+function recycle(s: WriteSlab): void {
+  if (s.abandoned || spareSlabs.length >= MAX_SPARE_SLABS) return;
+  s.used = 0;
+  s.retired = false;
+  spareSlabs.push(s);
+}
+
+function copyOut(data: Uint8Array): Buffer {
+  let s = slab;
+  if (s === null || s.used + data.length > SLAB_SIZE) {
+    if (s !== null) {
+      s.retired = true;
+      if (s.pending === 0) recycle(s);
+    }
+    s = slab = spareSlabs.pop() ?? new WriteSlab();
+  }
+  const out = s.buf.subarray(s.used, s.used + data.length);
+  out.set(data);
+  s.used += data.length;
+  return out;
+}
+
+/** After writing `copy` (the slab's last allocation): reuse it at once, or hold the slab until flushed. */
+function settle(sock: net.Socket, copy: Buffer): void {
+  const s = slab!;
+  if (sock.writableLength === 0) {
+    s.used -= copy.length;
+    return;
+  }
+  if (sock.writableEnded) {
+    s.abandoned = true;
+    return;
+  }
+  s.pending++;
+  sock.write(EMPTY, s.flushed);
+}
+
+/** Writes bytes that may live in the shared read buffer. */
 export function writeShared(sock: net.Socket, data: Uint8Array): boolean {
-  const ok = sock.write(data);
-  if (sock.writableLength !== 0) pinReadBuffer();
+  if (data.buffer !== current.buffer) return sock.write(data);
+  const copy = copyOut(data);
+  const ok = sock.write(copy);
+  settle(sock, copy);
+  return ok;
+}
+
+/** A head and bytes that may live in the shared read buffer, in one writev. */
+export function writeWithHead(sock: net.Socket, head: string, data: Uint8Array): boolean {
+  if (data.buffer !== current.buffer) {
+    sock.cork();
+    sock.write(head, 'latin1');
+    const ok = sock.write(data);
+    sock.uncork();
+    return ok;
+  }
+  const copy = copyOut(data);
+  sock.cork();
+  sock.write(head, 'latin1');
+  const ok = sock.write(copy);
+  sock.uncork();
+  settle(sock, copy);
   return ok;
 }
 
 export type ReadCallback = (data: Buffer) => void;
 
-function onread(cb: ReadCallback): net.OnReadOpts {
+/** `onread` options reading into the shared buffer (also used by TLS sockets, src/worker/tls). */
+export function onread(cb: ReadCallback): net.OnReadOpts {
   return { buffer: nextBuffer, callback: (n: number, buf: Uint8Array) => {
     cb((buf as Buffer).subarray(0, n));
     return true;

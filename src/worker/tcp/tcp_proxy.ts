@@ -13,7 +13,7 @@ import { adoptAccepted, writeShared } from '../net/read_buffer.ts';
 import { stats, type Counter, type Gauge } from '../stats/store.ts';
 import { timerList, type TimerList, type TimerNode } from '../timer_list.ts';
 import { log } from '../log.ts';
-import { ConnectionFormatContext, newTunnel, RawUpstream, type TcpUpstream, type UpstreamCallbacks } from './tunnel.ts';
+import { ConnectionFormatContext, endOrClose, newTunnel, RawUpstream, type TcpUpstream, type UpstreamCallbacks } from './tunnel.ts';
 
 class TcpStats {
   readonly downstream_cx_total: Counter;
@@ -200,7 +200,7 @@ export class TcpProxySession implements UpstreamCallbacks, TimerNode {
 
   onUpstreamEnd(): void {
     // Half-close: the upstream's FIN becomes the downstream's; the other direction keeps flowing.
-    if (!this.down.writableEnded) this.down.end();
+    endOrClose(this.down);
   }
 
   onUpstreamDrain(): void {
