@@ -122,6 +122,11 @@ before(async () => {
       res.end(JSON.stringify({ len: b.length, sha: sha(b) }));
       return;
     }
+    if (u.pathname === '/bighead') {
+      res.setHeader('x-big', 'h'.repeat(Number(u.searchParams.get('n'))));
+      res.end('big head');
+      return;
+    }
     if (u.pathname === '/slow') {
       setTimeout(() => res.end('slow'), Number(u.searchParams.get('ms') ?? 300));
       return;
@@ -221,6 +226,18 @@ test('a client without a dynamic table (SETTINGS_HEADER_TABLE_SIZE 0) decodes ev
       assert.equal(r.headers['content-type'], 'application/json');
       assert.equal(JSON.parse(r.body).url, `/t0/${i}`);
     }
+  } finally {
+    s.close();
+  }
+});
+
+test('response headers larger than a frame go out as HEADERS + CONTINUATION', async () => {
+  const s = await h2connect(`http://127.0.0.1:${port}`);
+  try {
+    const r = await h2request(s, { ':path': '/bighead?n=40000' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-big'], 'h'.repeat(40000));
+    assert.equal(r.body, 'big head');
   } finally {
     s.close();
   }
@@ -434,6 +451,13 @@ test('malformed requests reset their stream only; PING, padding and PRIORITY on 
     c.write(frame(0, 1, 15, Buffer.from('toolong')));
     const r = await c.next((f) => f.type === RST && f.id === 15);
     assert.equal(r.payload.readUInt32BE(0), 1);
+    // A header block split over HEADERS and two CONTINUATION frames.
+    const split = get('/split', [['x-long', 'l'.repeat(100)]]);
+    c.write(frame(1, 1, 17, split.subarray(0, 10)));
+    c.write(frame(9, 0, 17, split.subarray(10, 60)));
+    c.write(frame(9, 4, 17, split.subarray(60)));
+    const sp = await c.next((f) => f.type === 0 && f.id === 17 && (f.flags & 1) === 1);
+    assert.equal(JSON.parse(sp.payload.toString()).headers['x-long'], 'l'.repeat(100));
     assert.equal(c.frames.some((f) => f.type === GOAWAY), false, 'no GOAWAY for stream errors');
   } finally {
     c.destroy();
