@@ -141,7 +141,15 @@ export class Bytes {
     this.push(packCopy(v));
   }
 
-  finish(): Uint8Array {
-    return Buffer.concat(this.parts, this.length);
+  /** The bytes joined; `owned`: in an ArrayBuffer of their own (to transfer it to another thread). */
+  finish(owned = false): Uint8Array {
+    if (!owned) return Buffer.concat(this.parts, this.length);
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 }

@@ -2,6 +2,7 @@
 // off the primary's event loop. Each resource is decoded, validated and translated on its own,
 // so one bad resource never hides the others, and each result is packed once for reuse.
 import { hash } from 'node:crypto';
+import { Piscina } from 'piscina';
 import type { ConfigIssue } from '../../shared/errors.ts';
 import type { ClusterSnap } from '../../shared/snapshot.ts';
 import { decode, normalizeMessage, type DecodeResult } from '../config/decode.ts';
@@ -23,24 +24,26 @@ import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, TYPES } from './resource_ty
 export interface XdsTranslateArgs {
   typeUrl: string;
   strict: boolean;
-  /** Resource bytes, back to back; an item with `json` has no bytes. */
+  /** Resource bytes, back to back: resource i is arena[ends[i - 1] (0 for the first) .. ends[i]). */
   arena: Uint8Array;
-  items: { offset: number; length: number; json?: Obj }[];
+  ends: Uint32Array;
+  /** File sources: each resource as parsed YAML/JSON (then it has no bytes); absent for gRPC. */
+  json?: Obj[];
 }
 
 /** [offset, length] into the output arena. */
 export type Span = [number, number];
 
-/** Only what is set travels back: 10,000 items are structured-cloned to the primary's loop. */
+/**
+ * Only what is set travels back: 10,000 items are structured-cloned to the primary's loop. Each
+ * item's packed translation is at `spans[2i]` (offset) and `spans[2i + 1]` (length) in the arena:
+ * clusters, route configs: a map body without `hash` (and, for EDS clusters, without
+ * `localities`), `count` entries; listeners, secrets: a whole packed value; endpoints: packed
+ * LocalityEndpointsSnap[].
+ */
 export interface TranslatedItem {
   /** The resource's own name (cluster_name for endpoints). */
   name: string;
-  /**
-   * Packed translation. Clusters, route configs: a map body without `hash` (and, for EDS
-   * clusters, without `localities`), `count` entries. Listeners, secrets: a whole packed value.
-   * Endpoints: packed LocalityEndpointsSnap[].
-   */
-  body: Span;
   count: number;
   hash: string;
   /** `path: message`, relative to the resource; any error means the resource is rejected. */
@@ -60,21 +63,32 @@ export interface TranslatedItem {
 
 export interface XdsTranslateOutput {
   arena: Uint8Array;
+  spans: Uint32Array;
   items: TranslatedItem[];
 }
 
-export default function translateXds(args: XdsTranslateArgs | { warmup: number }): XdsTranslateOutput {
+/** The task: the output's buffers are moved (not copied) to the primary's thread. */
+export default function run(args: XdsTranslateArgs | { warmup: number }): unknown {
   if ('warmup' in args) return warmup(args.warmup);
+  const out = translateXds(args);
+  return Piscina.move({ [Piscina.transferableSymbol]: [out.arena.buffer, out.spans.buffer], [Piscina.valueSymbol]: out } as never);
+}
+
+export function translateXds(args: XdsTranslateArgs): XdsTranslateOutput {
   const info = TYPES[args.typeUrl];
   const type = lookupType(info.proto)!;
   const out = new Bytes();
-  const items = args.items.map((it) => {
+  const n = args.ends.length;
+  const spans = new Uint32Array(n * 2);
+  const items: TranslatedItem[] = [];
+  for (let i = 0; i < n; i++) {
     const issues = new Issues();
     let d: DecodeResult;
-    if (it.json !== undefined) {
-      d = decode(type, it.json, { strict: args.strict });
+    const json = args.json?.[i];
+    if (json !== undefined) {
+      d = decode(type, json, { strict: args.strict });
     } else {
-      const bytes = args.arena.subarray(it.offset, it.offset + it.length);
+      const bytes = args.arena.subarray(i === 0 ? 0 : args.ends[i - 1], args.ends[i]);
       try {
         const t = decodeTracked(type, bytes);
         reportUnknownFields(issues, '', type, t.unknown, args.strict);
@@ -84,18 +98,26 @@ export default function translateXds(args: XdsTranslateArgs | { warmup: number }
       }
     }
     issues.list.push(...d.issues);
-    return translateOne(args.typeUrl, d.value, issues, args.strict, out);
-  });
-  return { arena: out.finish(), items };
+    spans[2 * i] = out.length;
+    items.push(translateOne(args.typeUrl, d.value, issues, args.strict, out, spans, i));
+  }
+  return { arena: out.finish(true), spans, items };
 }
 
-function translateOne(typeUrl: string, v: Obj, decodeIssues: Issues, strict: boolean, out: Bytes): TranslatedItem {
+/** Translates resource i; its packed body goes to `out`, where `spans` says. */
+function translateOne(typeUrl: string, v: Obj, decodeIssues: Issues, strict: boolean, out: Bytes, spans: Uint32Array, i: number): TranslatedItem {
   const ctx: Ctx = newCtx(strict);
   ctx.dynamicClusters = true;
   ctx.callerHashes = true;
-  const item: TranslatedItem = { name: str(typeUrl === ENDPOINT ? v.cluster_name : v.name), body: [0, 0], count: 0, hash: '' };
+  const item: TranslatedItem = { name: str(typeUrl === ENDPOINT ? v.cluster_name : v.name), count: 0, hash: '' };
   // A resource that does not even decode is not translated (its errors say why).
-  if (!decodeIssues.hasErrors()) translateBody(typeUrl, v, ctx, item, out);
+  if (!decodeIssues.hasErrors()) {
+    const body = (b: Uint8Array) => {
+      spans[2 * i] = out.push(b);
+      spans[2 * i + 1] = b.length;
+    };
+    translateBody(typeUrl, v, ctx, item, out, body);
+  }
   const all = decodeIssues.list.length === 0 ? ctx.issues.list : [...decodeIssues.list, ...ctx.issues.list];
   for (const i of all) {
     const list = i.severity === 'error' ? (item.errors ??= []) : (item.warnings ??= []);
@@ -114,17 +136,17 @@ function translateOne(typeUrl: string, v: Obj, decodeIssues: Issues, strict: boo
   return item;
 }
 
-function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, out: Bytes): void {
+function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, out: Bytes, body: (b: Uint8Array) => void): void {
   switch (typeUrl) {
     case CLUSTER: {
       const snap = cluster(v, '', ctx);
       // An EDS cluster's endpoints and hash are filled in at publish time from its assignment;
       // the cluster's own hash is that of its packed body (packed once, hashed once).
       const { hash: _h, localities, ...rest } = snap;
-      const body = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>));
-      item.body = [out.push(body.bytes), body.bytes.length];
-      item.count = body.count;
-      item.hash = sha1(body.bytes);
+      const packed = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>));
+      body(packed.bytes);
+      item.count = packed.count;
+      item.hash = sha1(packed.bytes);
       if (hasHealthConfig(snap)) item.health = true;
       return;
     }
@@ -132,7 +154,7 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
       const snap = listener(v, '', ctx, 0);
       if (snap === null) return;
       const b = packCopy(snap);
-      item.body = [out.push(b), b.length];
+      body(b);
       item.hash = snap.hash;
       item.address = snap.internal === true ? '' : addressString(snap.address);
       for (const [name, rc] of Object.entries(ctx.routeConfigs)) {
@@ -143,21 +165,21 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
     }
     case ROUTE: {
       const rb = mapBody(routeConfig(v, '', ctx, false));
-      item.body = [out.push(rb.bytes), rb.bytes.length];
+      body(rb.bytes);
       item.count = rb.count;
       item.hash = sha1(rb.bytes);
       return;
     }
     case ENDPOINT: {
       const b = packCopy(loadAssignment(v, '', ctx, true));
-      item.body = [out.push(b), b.length];
+      body(b);
       item.hash = sha1(b);
       return;
     }
     case SECRET: {
       const snap = secret(v, '', ctx);
       const b = packCopy(snap);
-      item.body = [out.push(b), b.length];
+      body(b);
       item.hash = snap.hash;
       return;
     }
@@ -176,7 +198,7 @@ function formatIssue(i: ConfigIssue): string {
  * Translates made-up resources so the thread has loaded the protos and V8 has optimized the
  * translators before a real push: a cold thread takes about twice as long on 10,000 clusters.
  */
-function warmup(n: number): XdsTranslateOutput {
+function warmup(n: number): null {
   const enc = (url: string, o: Obj) => {
     const t = lookupType(TYPES[url].proto)!;
     return t.encode(t.fromObject(o)).finish();
@@ -195,14 +217,10 @@ function warmup(n: number): XdsTranslateOutput {
     [ROUTE, Array.from({ length: n >> 3 }, (_, i) => enc(ROUTE, { name: `w${i}`, virtual_hosts: [{ name: 'v', domains: [`h${i}`], routes: [{ match: { prefix: '/' }, route: { cluster: 'w' } }] }] }))],
   ];
   for (const [typeUrl, list] of batches) {
-    const arena = Buffer.concat(list);
+    const ends = new Uint32Array(list.length);
     let at = 0;
-    const items = list.map((b) => {
-      const it = { offset: at, length: b.length };
-      at += b.length;
-      return it;
-    });
-    translateXds({ typeUrl, strict: false, arena, items });
+    list.forEach((b, i) => (ends[i] = at += b.length));
+    translateXds({ typeUrl, strict: false, arena: Buffer.concat(list), ends });
   }
-  return { arena: new Uint8Array(0), items: [] };
+  return null;
 }
