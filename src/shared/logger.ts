@@ -1,10 +1,20 @@
 // Process logger. Levels are accepted in pino's and Envoy's spellings because operators copy
 // Envoy command lines; every line carries `worker` so interleaved output from many processes can be split.
 import { join } from 'node:path';
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pino from 'pino';
 import { OrionError } from './errors.ts';
 
 export type Logger = pino.Logger;
+/** What code shared by both processes needs of a logger (a worker's may not have loaded pino yet). */
+export interface LevelHolder {
+  level: string;
+}
+
+// Loaded on first use: a worker that never logs does not pay for pino (~2.5 MB per process).
+const requireCjs = createRequire(import.meta.url);
+let pinoModule: typeof pino | null = null;
+const loadPino = (): typeof pino => (pinoModule ??= requireCjs('pino') as typeof pino);
 export type LevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export interface LoggerOptions {
@@ -56,6 +66,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   // the event loop on a slow terminal or disk, and pino flushes their buffer on exit.
   const sync = workerId === 'primary';
   const level = requireLevel(opts.level ?? 'info');
+  const pino = loadPino();
   const dest = pino.destination({ dest: logPath(opts) ?? 1, sync, mkdir: true });
   return pino(
     {
@@ -69,7 +80,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 }
 
 /** Changes the level at run time; false (and no change) when the level is not recognised. */
-export function setLevel(logger: Logger, level: string): boolean {
+export function setLevel(logger: LevelHolder, level: string): boolean {
   const name = normalizeLevel(level);
   if (name === undefined) return false;
   logger.level = name;
