@@ -61,6 +61,8 @@ export function run(cmd: string, args: string[], timeoutMs = 20000, input?: stri
     const p = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null, out: stdout + stderr });
     });
+    // The child may exit without reading its input (openssl req): EPIPE is not a test failure.
+    p.stdin?.on('error', () => {});
     p.stdin?.end(input ?? '');
   });
 }
