@@ -12,15 +12,18 @@ export class Gauge {
 }
 
 const NB = HISTOGRAM_BUCKETS.length;
+const NO_BUCKETS = new Float64Array(0);
 
 export class Histogram {
-  readonly buckets = new Float64Array(NB + 1);
+  /** Allocated on the first value: 10,000 clusters each have one, most never used. */
+  buckets = NO_BUCKETS;
   sum = 0;
   count = 0;
 
   record(v: number): void {
     let i = 0;
     while (i < NB && v > HISTOGRAM_BUCKETS[i]) i++;
+    if (this.buckets === NO_BUCKETS) this.buckets = new Float64Array(NB + 1);
     this.buckets[i]++;
     this.sum += v;
     this.count++;
@@ -68,7 +71,7 @@ export class StatGroup {
 }
 
 function histogramDump(h: Histogram): { buckets: number[]; sum: number; count: number } {
-  return { buckets: Array.from(h.buckets), sum: h.sum, count: h.count };
+  return { buckets: h.buckets === NO_BUCKETS ? new Array<number>(NB + 1).fill(0) : Array.from(h.buckets), sum: h.sum, count: h.count };
 }
 
 export class StatsStore {

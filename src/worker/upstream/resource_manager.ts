@@ -3,7 +3,7 @@
 // (and remaining_* with track_remaining). Workers share nothing, so each enforces its share of
 // every limit: ceil(limit / workers) (see docs/upstream.md).
 import type { CircuitBreakerThresholdsSnap } from '../../shared/snapshot.ts';
-import { stats, type Gauge } from '../stats/store.ts';
+import { stats, type Gauge, type GroupSchema } from '../stats/store.ts';
 
 export const WORKER_COUNT = Math.max(1, Number(process.env.ORION_WORKER_COUNT) || 1);
 
@@ -46,6 +46,23 @@ export class ResourceLimit {
   }
 }
 
+/** The gauges of one priority's breakers (one stat group per cluster and priority). */
+const SCHEMA: GroupSchema = {
+  id: 'circuit_breakers',
+  counters: [],
+  // Envoy publishes cx_pool_open too; pools are never limited here, so it stays 0.
+  gauges: ['cx_open', 'cx_pool_open', 'rq_pending_open', 'rq_open', 'rq_retry_open'],
+  histograms: [],
+};
+
+/** With track_remaining: the remaining_* gauges as well. */
+const SCHEMA_REMAINING: GroupSchema = {
+  id: 'circuit_breakers_remaining',
+  counters: [],
+  gauges: [...SCHEMA.gauges, 'remaining_cx', 'remaining_pending', 'remaining_rq', 'remaining_retries'],
+  histograms: [],
+};
+
 export class ResourceManager {
   readonly connections: ResourceLimit;
   readonly pendingRequests: ResourceLimit;
@@ -54,15 +71,13 @@ export class ResourceManager {
   private readonly budget: { budgetPercent: number; minRetryConcurrency: number } | null;
 
   constructor(t: CircuitBreakerThresholdsSnap, statName: string, workers = WORKER_COUNT) {
-    const p = `cluster.${statName}.circuit_breakers.${t.priority}.`;
-    const rem = (n: string) => (t.trackRemaining === true ? stats.gauge(p + n) : null);
-    this.connections = new ResourceLimit(workerShare(t.maxConnections, workers), stats.gauge(p + 'cx_open'), rem('remaining_cx'));
-    this.pendingRequests = new ResourceLimit(workerShare(t.maxPendingRequests, workers), stats.gauge(p + 'rq_pending_open'), rem('remaining_pending'));
-    this.requests = new ResourceLimit(workerShare(t.maxRequests, workers), stats.gauge(p + 'rq_open'), rem('remaining_rq'));
-    this.retries = new ResourceLimit(workerShare(t.maxRetries, workers), stats.gauge(p + 'rq_retry_open'), rem('remaining_retries'));
+    const track = t.trackRemaining === true;
+    const g = stats.group(`cluster.${statName}.circuit_breakers.${t.priority}.`, track ? SCHEMA_REMAINING : SCHEMA).gauges;
+    this.connections = new ResourceLimit(workerShare(t.maxConnections, workers), g[0], track ? g[5] : null);
+    this.pendingRequests = new ResourceLimit(workerShare(t.maxPendingRequests, workers), g[2], track ? g[6] : null);
+    this.requests = new ResourceLimit(workerShare(t.maxRequests, workers), g[3], track ? g[7] : null);
+    this.retries = new ResourceLimit(workerShare(t.maxRetries, workers), g[4], track ? g[8] : null);
     this.budget = t.retryBudget ?? null;
-    // Envoy publishes cx_pool_open too; pools are never limited here, so it stays 0.
-    stats.gauge(p + 'cx_pool_open');
   }
 
   /** A retry may start: max_retries, or the retry budget when one is configured. */
