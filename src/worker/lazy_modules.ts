@@ -1,5 +1,6 @@
 // node:http2 and node:tls add ~15 MB to a worker's RSS once loaded, and most listeners never
-// need them: they load on first use (an HTTP/2 or TLS connection, an HTTP/2 or TLS upstream).
+// need them: they load on first use (a TLS connection, an HTTP/2 or TLS upstream). Downstream
+// HTTP/2 has its own codec (http/http2/) and does not load node:http2.
 import { createRequire } from 'node:module';
 import type Http2 from 'node:http2';
 import type Tls from 'node:tls';

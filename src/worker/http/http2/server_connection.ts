@@ -623,6 +623,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (d.count > this.maxHeaderFields || d.listSize > this.maxHeaderListSize) {
       // RFC 9113 §10.5.1: 431, as the HTTP/1.1 codec answers.
       hcm.stats.downstream_rq_total.value++;
+      hcm.stats.downstream_rq_http2_total.value++;
       hcm.countResponse(431);
       return this.replyAndReset(id, 431, LocalBody.HEADERS_TOO_LARGE, endStream);
     }
