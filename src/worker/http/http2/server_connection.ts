@@ -70,6 +70,12 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
  * stop reading at its buffer limit instead), so the per-stream window is capped.
  */
 const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
+/**
+ * Request payload is handed on at once (nothing waits in the codec); what a paused stream was given
+ * is credited back, to the stream and to the connection, only once it resumes. So the connection
+ * window bounds what the upstream sockets of paused streams may hold for one connection.
+ */
+const MAX_CONN_WINDOW = 64 * 1024 * 1024;
 /** Unwritten bytes (ours and the socket's) beyond which streams are told to stop producing. */
 const HIGH_WATER = 1024 * 1024;
 
@@ -118,6 +124,8 @@ export class H2Stream implements DownstreamConnection {
   recvWindow: number;
   /** Bytes taken by the handler and not yet credited back to the client. */
   recvUnacked = 0;
+  /** Of those, bytes taken while paused: the connection window gets them back on resume. */
+  connOwed = 0;
   paused = false;
   headersSent = false;
   localEnded = false;
@@ -174,7 +182,7 @@ export class H2Stream implements DownstreamConnection {
   resumeReading(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.c.creditStream(this, 0);
+    this.c.resumeStream(this);
   }
   streamDone(_s: ActiveStream): void {
     // The codec closes the stream when both directions have ended.
@@ -283,7 +291,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.localWindow = settings.initialWindowSize ?? 65535;
     this.maxHeaderListSize = settings.maxHeaderListSize ?? 65536;
     this.maxHeaderFields = hcm.http2Options!.maxHeaderListPairs ?? 128;
-    this.connWindow = Math.max(65535, Math.min(hcm.snap.http2?.initialConnectionWindowSize ?? 65535, MAX_WINDOW));
+    this.connWindow = Math.max(65535, Math.min(hcm.snap.http2?.initialConnectionWindowSize ?? 65535, MAX_CONN_WINDOW));
     this.decoder = new HpackDecoder(Math.max(settings.headerTableSize ?? 4096, 4096));
     const socket = (this.socket = fromHttp1 ? accepted : adoptAccepted(accepted, (b) => this.onData(b)));
     this.scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
@@ -538,8 +546,12 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
 
   /** `n` payload bytes were taken by the stream: credit them back when enough have gathered. */
   creditStream(s: H2Stream, n: number): void {
-    this.recvUnacked += n;
-    this.creditConnection();
+    if (s.paused && !s.closed) {
+      s.connOwed += n;
+    } else {
+      this.recvUnacked += n;
+      this.creditConnection();
+    }
     if (s.remoteEnded || s.closed || (this.dataEnd && this.dataStream === s)) return;
     s.recvUnacked += n;
     if (s.paused || s.recvUnacked < this.localWindow >> 1) return;
@@ -547,6 +559,20 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     s.recvUnacked = 0;
     s.recvWindow += inc;
     this.windowUpdate(s.id, inc);
+  }
+
+  /** A paused stream resumed: what it took meanwhile is credited back. */
+  resumeStream(s: H2Stream): void {
+    if (s.closed) return;
+    this.releaseOwed(s);
+    this.creditStream(s, 0);
+  }
+
+  private releaseOwed(s: H2Stream): void {
+    if (s.connOwed === 0) return;
+    this.recvUnacked += s.connOwed;
+    s.connOwed = 0;
+    if (!this.failed) this.creditConnection();
   }
 
   private creditConnection(): void {
@@ -1034,6 +1060,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     s.queueTrailers = null;
     this.streams.delete(s.id);
     this.active--;
+    this.releaseOwed(s);
     s.handler?.onStreamClose(reset);
     if (this.active > 0 || this.failed) return;
     if (this.closing) this.closeSocket();
