@@ -107,7 +107,10 @@ export class SnapshotComposer {
   /** `track`: later deltas are computed against this snapshot (false for a side copy). */
   compose(version: number, store: XdsStore, track = true): Uint8Array {
     const v = this.view(store);
-    const b = new Bytes();
+    let size = 1024;
+    for (const m of [v.listeners, v.clusters, v.routes, v.secrets]) for (const [name, p] of m as Map<string, Piece>) size += p.bytes.length + name.length + 5;
+    for (const [f, bytes] of this.other) size += f.length + 5 + bytes.length;
+    const b = new Bytes(size);
     b.push(mapHeader(COMPOSED.size + this.other.length));
     b.push(k('version'));
     b.value(version);
@@ -130,26 +133,39 @@ export class SnapshotComposer {
       b.push(bytes);
     }
     if (track) this.last = v;
-    return b.finish();
+    return b.finish(false);
   }
 
   /** What changed since the last snapshot or delta built (see SnapshotDelta). */
   composeDelta(version: number, baseVersion: number, store: XdsStore): Uint8Array {
     const v = this.view(store);
     const last = this.last!;
-    const b = new Bytes();
+    let size = 1024;
+    const kinds = (['listeners', 'clusters', 'routes', 'secrets'] as const).map((kind) => {
+      const cur: Map<string, Piece> = v[kind];
+      const prev: Map<string, Piece> = last[kind];
+      const upsert: [string, Piece][] = [];
+      for (const [name, p] of cur) {
+        if (prev.get(name)?.key === p.key) continue;
+        upsert.push([name, p]);
+        size += p.bytes.length + name.length + 5;
+      }
+      const remove: string[] = [];
+      for (const name of prev.keys()) {
+        if (cur.has(name)) continue;
+        remove.push(name);
+        size += name.length + 5;
+      }
+      return { upsert, remove };
+    });
+    const b = new Bytes(size);
     b.push(mapHeader(6));
     b.push(k('version'));
     b.value(version);
     b.push(k('baseVersion'));
     b.value(baseVersion);
-    for (const [field, kind, asMap] of [['listeners', 'listeners', false], ['clusters', 'clusters', false], ['routeConfigs', 'routes', true], ['secrets', 'secrets', true]] as const) {
-      const cur: Map<string, Piece> = v[kind];
-      const prev: Map<string, Piece> = last[kind];
-      const upsert: [string, Piece][] = [];
-      for (const [name, p] of cur) if (prev.get(name)?.key !== p.key) upsert.push([name, p]);
-      const remove: string[] = [];
-      for (const name of prev.keys()) if (!cur.has(name)) remove.push(name);
+    for (const [i, field, asMap] of [[0, 'listeners', false], [1, 'clusters', false], [2, 'routeConfigs', true], [3, 'secrets', true]] as const) {
+      const { upsert, remove } = kinds[i];
       b.push(k(field));
       b.push(mapHeader(2));
       b.push(k('upsert'));
@@ -162,7 +178,7 @@ export class SnapshotComposer {
       b.value(remove);
     }
     this.last = v;
-    return b.finish();
+    return b.finish(false);
   }
 
   /**

@@ -14,7 +14,11 @@ export function packCopy(v: unknown): Uint8Array {
   return new Uint8Array(pack(v));
 }
 
-export function mapBody(o: object): MapBody {
+/**
+ * `o` packed, without its map header. `transient`: the bytes are a view into msgpackr's buffer,
+ * valid only until the next pack (copy them first, e.g. into Bytes).
+ */
+export function mapBody(o: object, transient = false): MapBody {
   const b = pack(o);
   const h = b[0];
   let skip: number;
@@ -23,7 +27,7 @@ export function mapBody(o: object): MapBody {
   else if (h === 0xde) [skip, count] = [3, b.readUInt16BE(1)];
   else if (h === 0xdf) [skip, count] = [5, b.readUInt32BE(1)];
   else throw new Error(`expected a msgpack map, got 0x${h.toString(16)}`);
-  return { bytes: new Uint8Array(b.subarray(skip)), count };
+  return { bytes: transient ? b.subarray(skip) : new Uint8Array(b.subarray(skip)), count };
 }
 
 export function mapHeader(n: number): Uint8Array {
@@ -125,31 +129,42 @@ export class ByteWriter {
   }
 }
 
-/** Collects byte pieces and joins them once. */
+/** Bytes appended into one growing buffer (each piece is copied in when pushed). */
 export class Bytes {
-  private readonly parts: Uint8Array[] = [];
+  private buf: Buffer;
   length = 0;
 
+  constructor(sizeHint = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(64, sizeHint));
+  }
+
+  /** Appends a copy of `b`; returns where it starts. */
   push(b: Uint8Array): number {
     const at = this.length;
-    this.parts.push(b);
-    this.length += b.length;
+    const end = at + b.length;
+    if (end > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(end, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, at));
+      this.buf = bigger;
+    }
+    this.buf.set(b, at);
+    this.length = end;
     return at;
   }
 
   value(v: unknown): void {
-    this.push(packCopy(v));
+    this.push(pack(v));
   }
 
-  /** The bytes joined; `owned`: in an ArrayBuffer of their own (to transfer it to another thread). */
-  finish(owned = false): Uint8Array {
-    if (!owned) return Buffer.concat(this.parts, this.length);
+  /**
+   * The bytes. `exact`: in an ArrayBuffer of exactly their size (to transfer it to another
+   * thread); otherwise possibly a view into a larger one.
+   */
+  finish(exact = true): Uint8Array {
+    if (this.length === this.buf.length) return this.buf;
+    if (!exact) return this.buf.subarray(0, this.length);
     const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
+    out.set(this.buf.subarray(0, this.length));
     return out;
   }
 }

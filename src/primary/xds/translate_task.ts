@@ -18,7 +18,8 @@ import { secret } from '../config/translate/secret.ts';
 import { addressString } from '../config/translate/address.ts';
 import type { XdsRefs } from '../config/translate/config_source.ts';
 import '../config/translate/builtins.ts';
-import { Bytes, mapBody, packCopy } from './msgpack_parts.ts';
+import { pack } from 'msgpackr';
+import { Bytes, mapBody } from './msgpack_parts.ts';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, TYPES } from './resource_types.ts';
 
 export interface XdsTranslateArgs {
@@ -101,7 +102,7 @@ export function translateXds(args: XdsTranslateArgs): XdsTranslateOutput {
     spans[2 * i] = out.length;
     items.push(translateOne(args.typeUrl, d.value, issues, args.strict, out, spans, i));
   }
-  return { arena: out.finish(true), spans, items };
+  return { arena: out.finish(), spans, items };
 }
 
 /** Translates resource i; its packed body goes to `out`, where `spans` says. */
@@ -143,7 +144,7 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
       // An EDS cluster's endpoints and hash are filled in at publish time from its assignment;
       // the cluster's own hash is that of its packed body (packed once, hashed once).
       const { hash: _h, localities, ...rest } = snap;
-      const packed = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>));
+      const packed = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>), true);
       body(packed.bytes);
       item.count = packed.count;
       item.hash = sha1(packed.bytes);
@@ -153,33 +154,32 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
     case LISTENER: {
       const snap = listener(v, '', ctx, 0);
       if (snap === null) return;
-      const b = packCopy(snap);
-      body(b);
+      // pack() output is only valid until the next pack: body() copies it into the arena first.
+      body(pack(snap));
       item.hash = snap.hash;
       item.address = snap.internal === true ? '' : addressString(snap.address);
       for (const [name, rc] of Object.entries(ctx.routeConfigs)) {
-        const rb = mapBody(rc);
+        const rb = mapBody(rc, true);
         (item.inline ??= []).push({ name, body: [out.push(rb.bytes), rb.bytes.length], count: rb.count, hash: sha1(rb.bytes) });
       }
       return;
     }
     case ROUTE: {
-      const rb = mapBody(routeConfig(v, '', ctx, false));
+      const rb = mapBody(routeConfig(v, '', ctx, false), true);
       body(rb.bytes);
       item.count = rb.count;
       item.hash = sha1(rb.bytes);
       return;
     }
     case ENDPOINT: {
-      const b = packCopy(loadAssignment(v, '', ctx, true));
+      const b = pack(loadAssignment(v, '', ctx, true));
       body(b);
       item.hash = sha1(b);
       return;
     }
     case SECRET: {
       const snap = secret(v, '', ctx);
-      const b = packCopy(snap);
-      body(b);
+      body(pack(snap));
       item.hash = snap.hash;
       return;
     }
