@@ -1,35 +1,29 @@
 // Builds what workers receive from the static resources and the store's active xDS resources:
 // a whole Snapshot, or a SnapshotDelta against the last one built. Every resource was packed
 // once when translated, so building only concatenates bytes, adding each EDS cluster's current
-// endpoints and a hash that covers them. Each resource's bytes are kept between builds (keyed by
-// what they were built from), so an update of one cluster out of 10,000 writes one cluster.
-// Clusters travel as PackedCluster (src/shared/snapshot_delta.ts): workers unpack each one when
-// they first need it.
+// endpoints and a hash that covers them. Each resource's piece (its key, and how to write it) is
+// kept between builds while what it is built from is the same, so an update of one cluster out of
+// 10,000 writes one cluster. Clusters travel as PackedCluster (src/shared/snapshot_delta.ts):
+// workers unpack each one when they first need it.
 import { createHash } from 'node:crypto';
 import { unpack } from 'msgpackr';
 import type { ClusterSnap, RouteConfigSnap, Snapshot } from '../../shared/snapshot.ts';
 import { isPacked, type WireSnapshot } from '../../shared/snapshot_delta.ts';
 import { hasHealthConfig } from '../config/translate/cluster.ts';
 import type { XdsRefs } from '../config/translate/config_source.ts';
-import { ByteWriter, Bytes, arrayHeader, binHeaderSize, headerSize, mapBody, mapHeader, packCopy, strBytes, strSize } from './msgpack_parts.ts';
+import { Bytes, arrayHeader, binHeaderSize, headerSize, mapBody, mapHeader, packCopy, strSize } from './msgpack_parts.ts';
 import type { XdsStore } from './store.ts';
 import type { TranslatedResource } from './translator.ts';
 
-/** One resource as written. `key` changes whenever its bytes would. */
+/** One resource, written on demand. `key` changes whenever its bytes would. */
 interface Piece {
   key: string;
-  bytes: Uint8Array;
-  /** What the bytes were built from (compared by identity): rebuilt when either changes. */
+  /** Bytes write() appends. */
+  size: number;
+  /** What it was built from (compared by identity): rebuilt when either changes. */
   from: object;
   dep: object | null;
-}
-
-interface ClusterPiece extends Piece {
-  /** The packed ClusterSnap (a view into `bytes`). */
-  inner: Uint8Array;
-  health: boolean;
-  /** `inner` unpacked, for the health manager (clusters with health config only). */
-  snap: ClusterSnap | null;
+  write(b: Bytes): void;
 }
 
 interface View {
@@ -108,7 +102,7 @@ export class SnapshotComposer {
   compose(version: number, store: XdsStore, track = true): Uint8Array {
     const v = this.view(store);
     let size = 1024;
-    for (const m of [v.listeners, v.clusters, v.routes, v.secrets]) for (const [name, p] of m as Map<string, Piece>) size += p.bytes.length + name.length + 5;
+    for (const m of [v.listeners, v.clusters, v.routes, v.secrets]) for (const [name, p] of m as Map<string, Piece>) size += p.size + Buffer.byteLength(name) + 5;
     for (const [f, bytes] of this.other) size += f.length + 5 + bytes.length;
     const b = new Bytes(size);
     b.push(mapHeader(COMPOSED.size + this.other.length));
@@ -116,16 +110,16 @@ export class SnapshotComposer {
     b.value(version);
     b.push(k('listeners'));
     b.push(arrayHeader(v.listeners.size));
-    for (const p of v.listeners.values()) b.push(p.bytes);
+    for (const p of v.listeners.values()) p.write(b);
     b.push(k('clusters'));
     b.push(arrayHeader(v.clusters.size));
-    for (const p of v.clusters.values()) b.push(p.bytes);
+    for (const p of v.clusters.values()) p.write(b);
     for (const [field, m] of [['routeConfigs', v.routes], ['secrets', v.secrets]] as const) {
       b.push(k(field));
       b.push(mapHeader(m.size));
       for (const [name, p] of m) {
-        b.push(strBytes(name));
-        b.push(p.bytes);
+        b.str(name);
+        p.write(b);
       }
     }
     for (const [f, bytes] of this.other) {
@@ -148,13 +142,13 @@ export class SnapshotComposer {
       for (const [name, p] of cur) {
         if (prev.get(name)?.key === p.key) continue;
         upsert.push([name, p]);
-        size += p.bytes.length + name.length + 5;
+        size += p.size + Buffer.byteLength(name) + 5;
       }
       const remove: string[] = [];
       for (const name of prev.keys()) {
         if (cur.has(name)) continue;
         remove.push(name);
-        size += name.length + 5;
+        size += Buffer.byteLength(name) + 5;
       }
       return { upsert, remove };
     });
@@ -171,8 +165,8 @@ export class SnapshotComposer {
       b.push(k('upsert'));
       b.push(asMap ? mapHeader(upsert.length) : arrayHeader(upsert.length));
       for (const [name, p] of upsert) {
-        if (asMap) b.push(strBytes(name));
-        b.push(p.bytes);
+        if (asMap) b.str(name);
+        p.write(b);
       }
       b.push(k('remove'));
       b.value(remove);
@@ -189,7 +183,7 @@ export class SnapshotComposer {
     const out: ClusterSnap[] = [];
     for (const p of this.current.clusters.values()) {
       if (!p.health) continue;
-      p.snap ??= unpack(p.inner) as ClusterSnap;
+      p.snap ??= unpack(p.inner()) as ClusterSnap;
       out.push(p.snap);
     }
     return out;
@@ -227,53 +221,124 @@ export class SnapshotComposer {
 
 function wholePiece(prev: Piece | undefined, hash: string, body: Uint8Array, from: object): Piece {
   if (prev !== undefined && prev.from === from) return prev;
-  return { key: hash, bytes: body, from, dep: null };
+  return new WholePiece(hash, body, from);
 }
 
-/**
- * A cluster as a PackedCluster map {name, hash, packed}; `packed` is the ClusterSnap map with the
- * endpoints of its EDS assignment and a hash that covers them (workers rebuild a cluster whose
- * hash changed, so new endpoints must change it). Kept when neither input changed.
- */
+/** A resource packed whole (listeners, secrets). */
+class WholePiece implements Piece {
+  readonly key: string;
+  readonly size: number;
+  readonly from: object;
+  readonly dep = null;
+  private readonly body: Uint8Array;
+
+  constructor(hash: string, body: Uint8Array, from: object) {
+    this.key = hash;
+    this.body = body;
+    this.size = body.length;
+    this.from = from;
+  }
+
+  write(b: Bytes): void {
+    b.push(this.body);
+  }
+}
+
 function clusterPiece(prev: ClusterPiece | undefined, name: string, from: object, part: ClusterPart | null, ep: TranslatedResource | null, eds?: string | null): ClusterPiece {
   if (prev !== undefined && prev.from === from && prev.dep === ep) return prev;
   if (part === null) {
     const t = from as TranslatedResource;
     part = { body: t.body, count: t.count, hash: t.hash, eds: eds ?? null, health: t.health };
   }
-  const hash = part.eds === null ? part.hash : `${part.hash}:${ep === null ? '-' : ep.hash}`;
-  const localities = part.eds === null ? null : ep === null ? EMPTY_ARRAY : ep.body;
-  const fields = part.count + (localities === null ? 1 : 2);
-  const hashSize = strSize(hash);
-  const innerSize = headerSize(fields) + part.body.length + (localities === null ? 0 : K_LOCALITIES.length + localities.length) + K_HASH.length + hashSize;
-  const w = new ByteWriter(1 + K_NAME.length + strSize(name) + K_HASH.length + hashSize + K_PACKED.length + binHeaderSize(innerSize) + innerSize);
-  w.header(true, 3);
-  w.raw(K_NAME);
-  w.str(name);
-  w.raw(K_HASH);
-  w.str(hash);
-  w.raw(K_PACKED);
-  w.binHeader(innerSize);
-  const innerAt = w.pos;
-  w.header(true, fields);
-  w.raw(part.body);
-  if (localities !== null) {
-    w.raw(K_LOCALITIES);
-    w.raw(localities);
+  return new ClusterPiece(name, part, ep, from);
+}
+
+/**
+ * A cluster as a PackedCluster map {name, hash, packed}; `packed` is the ClusterSnap map with the
+ * endpoints of its EDS assignment and a hash that covers them (workers rebuild a cluster whose
+ * hash changed, so new endpoints must change it).
+ */
+class ClusterPiece implements Piece {
+  readonly key: string;
+  readonly size: number;
+  readonly from: object;
+  readonly dep: TranslatedResource | null;
+  readonly health: boolean;
+  /** The packed ClusterSnap unpacked, for the health manager (clusters with health config only). */
+  snap: ClusterSnap | null = null;
+  private readonly name: string;
+  private readonly part: ClusterPart;
+  private readonly localities: Uint8Array | null;
+  private readonly innerSize: number;
+
+  constructor(name: string, part: ClusterPart, ep: TranslatedResource | null, from: object) {
+    this.name = name;
+    this.part = part;
+    this.from = from;
+    this.dep = ep;
+    this.health = part.health;
+    this.key = part.eds === null ? part.hash : `${part.hash}:${ep === null ? '-' : ep.hash}`;
+    this.localities = part.eds === null ? null : ep === null ? EMPTY_ARRAY : ep.body;
+    const fields = part.count + (this.localities === null ? 1 : 2);
+    const hashSize = strSize(this.key);
+    this.innerSize = headerSize(fields) + part.body.length + (this.localities === null ? 0 : K_LOCALITIES.length + this.localities.length) + K_HASH.length + hashSize;
+    this.size = 1 + K_NAME.length + strSize(name) + K_HASH.length + hashSize + K_PACKED.length + binHeaderSize(this.innerSize) + this.innerSize;
   }
-  w.raw(K_HASH);
-  w.str(hash);
-  return { key: hash, bytes: w.buf, from, dep: ep, inner: w.buf.subarray(innerAt), health: part.health, snap: null };
+
+  write(b: Bytes): void {
+    b.header(true, 3);
+    b.push(K_NAME);
+    b.str(this.name);
+    b.push(K_HASH);
+    b.str(this.key);
+    b.push(K_PACKED);
+    b.binHeader(this.innerSize);
+    this.writeInner(b);
+  }
+
+  /** The packed ClusterSnap alone. */
+  inner(): Uint8Array {
+    const b = new Bytes(this.innerSize);
+    this.writeInner(b);
+    return b.finish();
+  }
+
+  private writeInner(b: Bytes): void {
+    b.header(true, this.part.count + (this.localities === null ? 1 : 2));
+    b.push(this.part.body);
+    if (this.localities !== null) {
+      b.push(K_LOCALITIES);
+      b.push(this.localities);
+    }
+    b.push(K_HASH);
+    b.str(this.key);
+  }
 }
 
 function routePiece(prev: Piece | undefined, r: RoutePart): Piece {
   if (prev !== undefined && prev.from === r) return prev;
-  const w = new ByteWriter(headerSize(r.count + 1) + r.body.length + K_HASH.length + strSize(r.hash));
-  w.header(true, r.count + 1);
-  w.raw(r.body);
-  w.raw(K_HASH);
-  w.str(r.hash);
-  return { key: r.hash, bytes: w.buf, from: r, dep: null };
+  return new RoutePiece(r);
+}
+
+/** A route config: its packed map body plus its hash. */
+class RoutePiece implements Piece {
+  readonly key: string;
+  readonly size: number;
+  readonly from: RoutePart;
+  readonly dep = null;
+
+  constructor(r: RoutePart) {
+    this.key = r.hash;
+    this.from = r;
+    this.size = headerSize(r.count + 1) + r.body.length + K_HASH.length + strSize(r.hash);
+  }
+
+  write(b: Bytes): void {
+    b.header(true, this.from.count + 1);
+    b.push(this.from.body);
+    b.push(K_HASH);
+    b.str(this.key);
+  }
 }
 
 function clusterPart(c: ClusterSnap, eds: string | null): ClusterPart {

@@ -48,13 +48,6 @@ export function binHeader(n: number): Uint8Array {
   return Uint8Array.of(0xc6, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
-/** A packed msgpack string. */
-export function strBytes(s: string): Uint8Array {
-  const w = new ByteWriter(strSize(s));
-  w.str(s);
-  return w.buf;
-}
-
 /** Bytes a packed string takes. */
 export function strSize(s: string): number {
   const n = Buffer.byteLength(s);
@@ -70,65 +63,6 @@ export function binHeaderSize(n: number): number {
   return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
-/** Writes msgpack into a buffer of a size computed beforehand (small ones come from Node's pool). */
-export class ByteWriter {
-  readonly buf: Buffer;
-  pos = 0;
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  raw(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  str(s: string): void {
-    const n = Buffer.byteLength(s);
-    const b = this.buf;
-    if (n < 32) b[this.pos++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[this.pos++] = 0xd9;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xda;
-      this.pos = b.writeUInt16BE(n, this.pos);
-    } else {
-      b[this.pos++] = 0xdb;
-      this.pos = b.writeUInt32BE(n, this.pos);
-    }
-    this.pos += b.write(s, this.pos, n, 'utf8');
-  }
-
-  /** A map (0x80/0xde/0xdf) or array (0x90/0xdc/0xdd) header. */
-  header(map: boolean, n: number): void {
-    const b = this.buf;
-    if (n < 16) b[this.pos++] = (map ? 0x80 : 0x90) | n;
-    else if (n < 0x10000) {
-      b[this.pos++] = map ? 0xde : 0xdc;
-      this.pos = b.writeUInt16BE(n, this.pos);
-    } else {
-      b[this.pos++] = map ? 0xdf : 0xdd;
-      this.pos = b.writeUInt32BE(n, this.pos);
-    }
-  }
-
-  binHeader(n: number): void {
-    const b = this.buf;
-    if (n < 0x100) {
-      b[this.pos++] = 0xc4;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xc5;
-      this.pos = b.writeUInt16BE(n, this.pos);
-    } else {
-      b[this.pos++] = 0xc6;
-      this.pos = b.writeUInt32BE(n, this.pos);
-    }
-  }
-}
-
 /** Bytes appended into one growing buffer (each piece is copied in when pushed). */
 export class Bytes {
   private buf: Buffer;
@@ -141,19 +75,73 @@ export class Bytes {
   /** Appends a copy of `b`; returns where it starts. */
   push(b: Uint8Array): number {
     const at = this.length;
-    const end = at + b.length;
-    if (end > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(end, this.buf.length * 2));
-      bigger.set(this.buf.subarray(0, at));
-      this.buf = bigger;
-    }
-    this.buf.set(b, at);
-    this.length = end;
+    this.room(b.length).set(b, at);
+    this.length = at + b.length;
     return at;
   }
 
   value(v: unknown): void {
     this.push(pack(v));
+  }
+
+  private room(n: number): Buffer {
+    const end = this.length + n;
+    if (end > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(end, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.length));
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  /** A packed string. */
+  str(s: string): void {
+    const n = Buffer.byteLength(s);
+    const b = this.room(n + 5);
+    let at = this.length;
+    if (n < 32) b[at++] = 0xa0 | n;
+    else if (n < 0x100) {
+      b[at++] = 0xd9;
+      b[at++] = n;
+    } else if (n < 0x10000) {
+      b[at++] = 0xda;
+      at = b.writeUInt16BE(n, at);
+    } else {
+      b[at++] = 0xdb;
+      at = b.writeUInt32BE(n, at);
+    }
+    this.length = at + b.write(s, at, n, 'utf8');
+  }
+
+  /** A map (0x80/0xde/0xdf) or array (0x90/0xdc/0xdd) header. */
+  header(map: boolean, n: number): void {
+    const b = this.room(5);
+    let at = this.length;
+    if (n < 16) b[at++] = (map ? 0x80 : 0x90) | n;
+    else if (n < 0x10000) {
+      b[at++] = map ? 0xde : 0xdc;
+      at = b.writeUInt16BE(n, at);
+    } else {
+      b[at++] = map ? 0xdf : 0xdd;
+      at = b.writeUInt32BE(n, at);
+    }
+    this.length = at;
+  }
+
+  binHeader(n: number): void {
+    const b = this.room(5);
+    let at = this.length;
+    if (n < 0x100) {
+      b[at++] = 0xc4;
+      b[at++] = n;
+    } else if (n < 0x10000) {
+      b[at++] = 0xc5;
+      at = b.writeUInt16BE(n, at);
+    } else {
+      b[at++] = 0xc6;
+      at = b.writeUInt32BE(n, at);
+    }
+    this.length = at;
   }
 
   /**

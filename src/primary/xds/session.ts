@@ -226,7 +226,7 @@ export class XdsSession implements XdsSink {
   private onUpdated(typeUrl: string, names: string[]): void {
     const short = TYPES[typeUrl]?.short;
     if (short === 'cds' || short === 'lds') this.resolveTarget(short);
-    else for (const n of names) this.resolveTarget(`${short}:${n}`);
+    else if (this.targets.size > 0) for (const n of names) this.resolveTarget(`${short}:${n}`);
     this.checkInit();
   }
 

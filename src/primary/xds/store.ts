@@ -122,8 +122,8 @@ export class XdsStore {
     const short = info.short;
     const map = this.entries[short];
     const scopes = this.updateScopes(short, u);
-    for (const s of scopes) this.stats.inc(s + 'update_attempt');
-    if (u.resources.length === 0 && u.removed.length === 0) for (const s of scopes) this.stats.inc(s + 'update_empty');
+    const empty = u.resources.length === 0 && u.removed.length === 0;
+    for (const s of scopes) this.stats.attempted(s, empty);
 
     const wireError = this.checkWire(u);
     if (wireError !== null) return this.rejected(u, scopes, [wireError]);
@@ -180,15 +180,18 @@ export class XdsStore {
 
     if (changedActive) this.dirty = true;
     this.afterChange();
-    this.log.debug({ type: short, resources: u.resources.length, translated: pending.length, prepareMs: Math.round(t0 - start), translateMs: Math.round(translateMs), ms: Math.round(performance.now() - start) }, 'xDS update processed');
     this.hooks.updated(u.typeUrl, u.resources.map((r) => r.name));
-    if (errors.length > 0) return this.rejected(u, scopes, errors);
+    const done = (result: string | null) => {
+      this.log.debug({ type: short, resources: u.resources.length, translated: pending.length, prepareMs: Math.round(t0 - start), translateMs: Math.round(translateMs), ms: Math.round(performance.now() - start) }, 'xDS update processed');
+      return result;
+    };
+    if (errors.length > 0) return done(this.rejected(u, scopes, errors));
     this.typeVersions.set(u.typeUrl, u.version);
     const versionGauge = versionHash(u.version);
     const acceptedAt = Date.now();
     for (const s of scopes) this.stats.accepted(s, versionGauge, acceptedAt);
     if (short === 'rds') for (const r of u.resources) this.stats.inc(`${this.rdsScope(r.name)}config_reload`);
-    return null;
+    return done(null);
   }
 
   /** A transport failure (stream broke, file unreadable): counted; the current config stays. */
@@ -201,7 +204,7 @@ export class XdsStore {
   }
 
   private rejected(u: XdsUpdate, scopes: string[], errors: string[]): string {
-    for (const s of scopes) this.stats.inc(s + 'update_rejected');
+    for (const s of scopes) this.stats.rejected(s);
     const detail = errors.join('\n');
     this.log.warn({ type: TYPES[u.typeUrl].short, version: u.version, source: u.source }, `xDS update rejected: ${detail}`);
     return detail;

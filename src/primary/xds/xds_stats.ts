@@ -4,9 +4,21 @@
 import { createHash } from 'node:crypto';
 import { emptyDump, type StatsDump } from '../../shared/stats.ts';
 
+/** The full names of a subscription scope's stats, made once per scope. */
+interface ScopeNames {
+  attempt: string;
+  success: string;
+  rejected: string;
+  empty: string;
+  version: string;
+  time: string;
+}
+
 export class PrimaryStats {
   private readonly counters = new Map<string, number>();
   private readonly gauges = new Map<string, number>();
+  /** An EDS push of 10,000 assignments counts in 10,000 `cluster.<name>.` scopes. */
+  private readonly scopeNames = new Map<string, ScopeNames>();
 
   inc(name: string, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
@@ -34,9 +46,30 @@ export class PrimaryStats {
 
   /** An accepted update; `version` is versionHash(version_info) (computed once per update). */
   accepted(prefix: string, version: number, now: number): void {
-    this.inc(prefix + 'update_success');
-    this.set(prefix + 'version', version);
-    this.set(prefix + 'update_time', now);
+    const n = this.names(prefix);
+    this.inc(n.success);
+    this.set(n.version, version);
+    this.set(n.time, now);
+  }
+
+  /** Counts an update received for a scope (`empty`: it had no resources and no removals). */
+  attempted(prefix: string, empty: boolean): void {
+    const n = this.names(prefix);
+    this.inc(n.attempt);
+    if (empty) this.inc(n.empty);
+  }
+
+  rejected(prefix: string): void {
+    this.inc(this.names(prefix).rejected);
+  }
+
+  private names(prefix: string): ScopeNames {
+    let n = this.scopeNames.get(prefix);
+    if (n === undefined) {
+      n = { attempt: prefix + 'update_attempt', success: prefix + 'update_success', rejected: prefix + 'update_rejected', empty: prefix + 'update_empty', version: prefix + 'version', time: prefix + 'update_time' };
+      this.scopeNames.set(prefix, n);
+    }
+    return n;
   }
 
   dump(): StatsDump {
