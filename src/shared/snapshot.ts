@@ -596,6 +596,12 @@ export interface Http2OptionsSnap {
   initialConnectionWindowSize: number;
   /** hpack_table_size (SETTINGS_HEADER_TABLE_SIZE). */
   hpackTableSize: number;
+  /** Envoy's flood limits (downstream codec; absent: Envoy's defaults 10000, 1000, 1, 100, 10). */
+  maxOutboundFrames?: number;
+  maxOutboundControlFrames?: number;
+  maxConsecutiveInboundFramesWithEmptyPayload?: number;
+  maxInboundPriorityFramesPerStream?: number;
+  maxInboundWindowUpdateFramesPerDataFrameSent?: number;
 }
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';

@@ -11,6 +11,8 @@ export const HTTP2_DEFAULTS: Http2OptionsSnap = {
 };
 
 const HANDLED = ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'hpack_table_size'];
+/** Envoy's flood protection limits: our downstream codec enforces them (the HCM passes these). */
+export const HTTP2_FLOOD_FIELDS = ['max_outbound_frames', 'max_outbound_control_frames', 'max_consecutive_inbound_frames_with_empty_payload', 'max_inbound_priority_frames_per_stream', 'max_inbound_window_update_frames_per_data_frame_sent'];
 const REJECTED = {
   allow_metadata: 'HTTP/2 METADATA frames are not supported',
 };
@@ -25,6 +27,14 @@ export function http2Options(v: unknown, path: string, ctx: Ctx, extraHandled: s
     initialConnectionWindowSize: num(o.initial_connection_window_size, HTTP2_DEFAULTS.initialConnectionWindowSize),
     hpackTableSize: num(o.hpack_table_size, HTTP2_DEFAULTS.hpackTableSize),
   };
+  if (extraHandled.includes('max_outbound_frames')) {
+    // Envoy's defaults; 0 is not allowed by the proto (PGV gte 1) except for the empty-payload one.
+    out.maxOutboundFrames = num(o.max_outbound_frames, 10000);
+    out.maxOutboundControlFrames = num(o.max_outbound_control_frames, 1000);
+    out.maxConsecutiveInboundFramesWithEmptyPayload = num(o.max_consecutive_inbound_frames_with_empty_payload, 1);
+    out.maxInboundPriorityFramesPerStream = num(o.max_inbound_priority_frames_per_stream, 100);
+    out.maxInboundWindowUpdateFramesPerDataFrameSent = num(o.max_inbound_window_update_frames_per_data_frame_sent, 10);
+  }
   // The proto's own bounds (PGV) are checked by the decoder; these are the RFC 9113 ones it leaves.
   if (out.maxConcurrentStreams < 1) ctx.issues.error(join(path, 'max_concurrent_streams'), 'must be at least 1');
   if (out.initialStreamWindowSize < 65535) ctx.issues.error(join(path, 'initial_stream_window_size'), 'must be at least 65535');

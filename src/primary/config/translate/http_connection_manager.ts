@@ -7,7 +7,7 @@ import { HCM_TYPE, registerNetworkFilter } from './registry.ts';
 import { routeConfig } from './route.ts';
 import { configSource } from './config_source.ts';
 import { upgradeConfig } from './route_action.ts';
-import { http2Options } from './http2_options.ts';
+import { http2Options, HTTP2_FLOOD_FIELDS } from './http2_options.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -35,7 +35,7 @@ export function httpConnectionManager(c: Obj, path: string, ctx: Ctx, scope: str
   if (c.http_protocol_options !== undefined) checkRest(ctx, obj(c.http_protocol_options), join(path, 'http_protocol_options'), []);
   // allow_connect: HTTP/2 downstream serves CONNECT termination (docs/l4.md); the rest tunes the codec.
   const h2 = obj(c.http2_protocol_options);
-  const http2 = http2Options(h2, join(path, 'http2_protocol_options'), ctx, ['allow_connect']);
+  const http2 = http2Options(h2, join(path, 'http2_protocol_options'), ctx, ['allow_connect', ...HTTP2_FLOOD_FIELDS]);
   return {
     statPrefix: str(c.stat_prefix),
     codecType: codec(c, path, ctx),

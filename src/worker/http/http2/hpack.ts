@@ -292,6 +292,11 @@ export class HpackDecoder {
   kinds: number[] = [];
   vflags: number[] = [];
   count = 0;
+  /**
+   * Fields kept in the arrays above: beyond it a block is still decoded (the dynamic table stays
+   * in step) and counted, but its fields are not kept (the request is refused anyway).
+   */
+  maxFields = 0x7fffffff;
   /** Sum of name + value + 32 over the block's fields (RFC 9113 SETTINGS_MAX_HEADER_LIST_SIZE). */
   listSize = 0;
   // The dynamic table: a ring, newest entry at (pos - 1).
@@ -404,10 +409,12 @@ export class HpackDecoder {
         vf = this.strFlags;
         if (indexing) this.add(name, value, kind, vf);
       }
-      names[n] = name;
-      values[n] = value;
-      kinds[n] = kind;
-      vflags[n] = vf;
+      if (n < this.maxFields) {
+        names[n] = name;
+        values[n] = value;
+        kinds[n] = kind;
+        vflags[n] = vf;
+      }
       n++;
       list += name.length + value.length + 32;
     }

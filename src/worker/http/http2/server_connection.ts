@@ -23,6 +23,7 @@ import { RequestHead } from '../http1/parser.ts';
 import { adoptAccepted } from '../../net/read_buffer.ts';
 import { LocalBody } from '../local_reply.ts';
 import { log } from '../../log.ts';
+import { stats, type Counter } from '../../stats/store.ts';
 import {
   HpackDecoder, HpackEncoder, HPACK_ERROR, V_BAD, V_NOT_TOKEN,
   K_REGULAR, K_METHOD, K_SCHEME, K_AUTHORITY, K_PATH, K_COOKIE, K_HOST, K_CONTENT_LENGTH, K_TE, K_EXPECT,
@@ -78,6 +79,34 @@ const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
 const MAX_CONN_WINDOW = 64 * 1024 * 1024;
 /** Unwritten bytes (ours and the socket's) beyond which streams are told to stop producing. */
 const HIGH_WATER = 1024 * 1024;
+
+/**
+ * Envoy's http2 codec stats (`http2.*`, one set per worker, made when the first HTTP/2 connection
+ * opens): flood detections, resets each way, header lists over the limit, malformed messages.
+ */
+class H2CodecStats {
+  readonly header_overflow = stats.counter('http2.header_overflow');
+  readonly inbound_empty_frames_flood = stats.counter('http2.inbound_empty_frames_flood');
+  readonly inbound_priority_frames_flood = stats.counter('http2.inbound_priority_frames_flood');
+  readonly inbound_window_update_frames_flood = stats.counter('http2.inbound_window_update_frames_flood');
+  readonly outbound_flood = stats.counter('http2.outbound_flood');
+  readonly outbound_control_flood = stats.counter('http2.outbound_control_flood');
+  readonly rx_messaging_error = stats.counter('http2.rx_messaging_error');
+  readonly rx_reset = stats.counter('http2.rx_reset');
+  readonly tx_reset = stats.counter('http2.tx_reset');
+  readonly trailers = stats.counter('http2.trailers');
+}
+let codecStats: H2CodecStats | null = null;
+
+/**
+ * Rapid reset (CVE-2023-44487), as Envoy's connection manager does: once at least this many
+ * streams closed, a connection where half of them were "premature" (closed within
+ * PREMATURE_LIFETIME_MS of opening without a response started) is closed (with fewer closed, half
+ * of this many premature ones suffice).
+ */
+const PREMATURE_RESET_TOTAL = 500;
+/** Envoy compares whole seconds of lifetime with its 1 s minimum: anything under 2 s counts. */
+const PREMATURE_LIFETIME_MS = 2000;
 
 /** Envoy's http2_protocol_options defaults (snapshots always carry them; older ones may not). */
 const ENVOY_DEFAULTS: Http2OptionsSnap = { maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456, hpackTableSize: 4096 };
@@ -143,6 +172,8 @@ export class H2Stream implements DownstreamConnection {
   /** The handler was told "stop" and waits for onStreamWritable. */
   wantWritable = false;
   inBlocked = false;
+  /** Date.now() when it opened (rapid-reset accounting). */
+  openedAt = 0;
 
   constructor(c: Http2ServerConnection, id: number, sendWindow: number, recvWindow: number) {
     this.c = c;
@@ -210,7 +241,15 @@ function flushAll(): void {
   const list = dirty;
   dirty = spare;
   spare = list;
-  for (let i = 0; i < list.length; i++) list[i].flush();
+  for (let i = 0; i < list.length; i++) {
+    // One connection's trouble must not keep the others' output (or end the worker).
+    try {
+      list[i].flush();
+    } catch (err) {
+      log.error({ err }, 'HTTP/2 downstream: flush failed');
+      list[i].socket.destroy();
+    }
+  }
   list.length = 0;
 }
 
@@ -236,6 +275,33 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   private readonly maxHeaderListSize: number;
   private readonly maxHeaderFields: number;
   private readonly connWindow: number;
+  // Flood limits (Envoy's http2_protocol_options) and what they count.
+  private readonly maxOutFrames: number;
+  private readonly maxOutCtrl: number;
+  private readonly maxEmptyRun: number;
+  private readonly maxPrioPerStream: number;
+  private readonly maxWuPerData: number;
+  private readonly st: H2CodecStats;
+  /** Consecutive DATA/HEADERS/CONTINUATION frames with an empty payload (and no END_STREAM). */
+  private emptyRun = 0;
+  private prioFrames = 0;
+  private wuFrames = 0;
+  /** Streams the client opened (accepted or not): the base of the PRIORITY and WINDOW_UPDATE budgets. */
+  private streamsSeen = 0;
+  private dataFramesSent = 0;
+  /** Frames (all; PING/SETTINGS/RST_STREAM) written this turn, not yet handed to the socket. */
+  private turnFrames = 0;
+  private turnCtrl = 0;
+  /** Frames handed to the socket and not yet written by it, per flush: [end offset, frames, control]. */
+  private marks: number[] | null = null;
+  private marksHead = 0;
+  private sockFrames = 0;
+  private sockCtrl = 0;
+  /** Bytes handed to socket.write. */
+  private bytesOut = 0;
+  // Rapid reset.
+  private closedStreams = 0;
+  private prematureResets = 0;
   private recvWindow = 65535;
   private recvUnacked = 0;
   // The client's settings.
@@ -293,6 +359,15 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.maxHeaderFields = hcm.http2Options!.maxHeaderListPairs ?? 128;
     this.connWindow = Math.max(65535, Math.min(hcm.snap.http2?.initialConnectionWindowSize ?? 65535, MAX_CONN_WINDOW));
     this.decoder = new HpackDecoder(Math.max(settings.headerTableSize ?? 4096, 4096));
+    // Fields beyond the limit are decoded (the dynamic table) but not kept: the request gets 431.
+    this.decoder.maxFields = this.maxHeaderFields + 1;
+    const o = hcm.snap.http2;
+    this.maxOutFrames = o?.maxOutboundFrames ?? 10000;
+    this.maxOutCtrl = o?.maxOutboundControlFrames ?? 1000;
+    this.maxEmptyRun = o?.maxConsecutiveInboundFramesWithEmptyPayload ?? 1;
+    this.maxPrioPerStream = o?.maxInboundPriorityFramesPerStream ?? 100;
+    this.maxWuPerData = o?.maxInboundWindowUpdateFramesPerDataFrameSent ?? 10;
+    this.st = codecStats ??= new H2CodecStats();
     const socket = (this.socket = fromHttp1 ? accepted : adoptAccepted(accepted, (b) => this.onData(b)));
     this.scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     socket.on('drain', () => this.onSocketDrain());
@@ -309,6 +384,15 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   /** Bytes from the socket: `chunk` is the shared read buffer, valid during this call only. */
   onData(chunk: Buffer): void {
     if (this.failed) return;
+    // Nothing a client sends may throw into the event loop (that would end the worker).
+    try {
+      this.parse(chunk);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private parse(chunk: Buffer): void {
     let b = chunk;
     if (this.pending !== null) {
       b = Buffer.concat([this.pending, chunk]);
@@ -336,10 +420,22 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
       if (flen > LOCAL_MAX_FRAME) return this.connectionError(E_FRAME_SIZE_ERROR, 'frame too large');
       if (this.hbId !== 0 && type !== CONTINUATION) return this.connectionError(E_PROTOCOL_ERROR, 'expected CONTINUATION');
       if (!this.gotSettings && type !== SETTINGS) return this.connectionError(E_PROTOCOL_ERROR, 'expected SETTINGS');
+      if (type <= HEADERS || type === CONTINUATION) {
+        // max_consecutive_inbound_frames_with_empty_payload: empty frames cost us, not the client.
+        if (flen === 0 && (type === CONTINUATION || (flags & F_END_STREAM) === 0)) {
+          if (++this.emptyRun > this.maxEmptyRun) return this.inboundFlood(this.st.inbound_empty_frames_flood, 'empty frames');
+        } else {
+          this.emptyRun = 0;
+        }
+      }
       if (type === DATA) {
         // Payload is handed on as it arrives, not gathered into whole frames.
         const padded = (flags & F_PADDED) !== 0;
-        if (padded && len - i < 10) break;
+        if (padded) {
+          // Without a payload there is no Pad Length octet.
+          if (flen === 0) return this.connectionError(E_FRAME_SIZE_ERROR, 'DATA padding');
+          if (len - i < 10) break;
+        }
         this.startData(b, i, flen, flags, id);
         i += padded ? 10 : 9;
         continue;
@@ -371,11 +467,16 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
           this.frameHead(8, PING, F_ACK, 0);
           b.copy(this.out!, this.outLen, p, end);
           this.outLen += 8;
+          this.turnCtrl++;
+          this.checkOutbound();
         }
         return;
       case PRIORITY:
         if (id === 0) return this.connectionError(E_PROTOCOL_ERROR, 'PRIORITY on stream 0');
+        if (++this.prioFrames > this.maxPrioPerStream * (1 + this.streamsSeen)) return this.inboundFlood(this.st.inbound_priority_frames_flood, 'PRIORITY frames');
         if (end - p !== 5) return this.streamError(id, E_FRAME_SIZE_ERROR);
+        // A stream cannot depend on itself (RFC 9113 §5.3.1).
+        if ((b.readUInt32BE(p) & MAX_WINDOW) === id) return this.streamError(id, E_PROTOCOL_ERROR);
         return;
       case GOAWAY:
         if (id !== 0) return this.connectionError(E_PROTOCOL_ERROR, 'GOAWAY on a stream');
@@ -402,6 +503,9 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     }
     if ((end - p) % 6 !== 0) return this.connectionError(E_FRAME_SIZE_ERROR, 'SETTINGS size');
     this.gotSettings = true;
+    // The window change applies once per frame (its last value): a frame full of alternating
+    // values must not walk every stream thousands of times.
+    let initialWindow = -1;
     for (let q = p; q < end; q += 6) {
       const key = b.readUInt16BE(q);
       const v = b.readUInt32BE(q + 2);
@@ -412,18 +516,10 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
         case 2: // ENABLE_PUSH
           if (v > 1) return this.connectionError(E_PROTOCOL_ERROR, 'ENABLE_PUSH');
           break;
-        case 4: { // INITIAL_WINDOW_SIZE
+        case 4: // INITIAL_WINDOW_SIZE
           if (v > MAX_WINDOW) return this.connectionError(E_FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE');
-          const delta = v - this.peerInitialWindow;
-          this.peerInitialWindow = v;
-          if (delta === 0) break;
-          for (const s of this.streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) return this.connectionError(E_FLOW_CONTROL_ERROR, 'window overflow');
-          }
-          if (delta > 0) for (const s of this.streams.values()) if (s.queue !== null) this.pump(s);
+          initialWindow = v;
           break;
-        }
         case 5: // MAX_FRAME_SIZE
           if (v < 16384 || v > 16777215) return this.connectionError(E_PROTOCOL_ERROR, 'MAX_FRAME_SIZE');
           this.peerMaxFrame = v;
@@ -433,12 +529,25 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
           break;
       }
     }
+    if (initialWindow >= 0 && initialWindow !== this.peerInitialWindow) {
+      const delta = initialWindow - this.peerInitialWindow;
+      this.peerInitialWindow = initialWindow;
+      for (const s of this.streams.values()) {
+        s.sendWindow += delta;
+        if (s.sendWindow > MAX_WINDOW) return this.connectionError(E_FLOW_CONTROL_ERROR, 'window overflow');
+      }
+      if (delta > 0) for (const s of this.streams.values()) if (s.queue !== null) this.pump(s);
+    }
     this.room(9);
     this.frameHead(0, SETTINGS, F_ACK, 0);
+    this.turnCtrl++;
+    this.checkOutbound();
   }
 
   private onWindowUpdate(b: Buffer, p: number, end: number, id: number): void {
     if (end - p !== 4) return this.connectionError(E_FRAME_SIZE_ERROR, 'WINDOW_UPDATE size');
+    // max_inbound_window_update_frames_per_data_frame_sent, with Envoy's allowance.
+    if (++this.wuFrames > 5 + 2 * (this.streamsSeen + this.maxWuPerData * this.dataFramesSent)) return this.inboundFlood(this.st.inbound_window_update_frames_flood, 'WINDOW_UPDATE frames');
     const inc = b.readUInt32BE(p) & MAX_WINDOW;
     if (id === 0) {
       if (inc === 0) return this.connectionError(E_PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
@@ -468,8 +577,16 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (id === 0) return this.connectionError(E_PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (end - p !== 4) return this.connectionError(E_FRAME_SIZE_ERROR, 'RST_STREAM size');
     if (id > this.lastStreamId) return this.connectionError(E_PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+    this.st.rx_reset.value++;
     const s = this.streams.get(id);
-    if (s !== undefined) this.closeStream(s, true);
+    if (s === undefined) return;
+    this.closeStream(s, true);
+    if (this.prematureResets * 2 >= (this.closedStreams < PREMATURE_RESET_TOTAL ? PREMATURE_RESET_TOTAL : this.closedStreams)) {
+      // Rapid reset: streams opened and cancelled before any response, over and over.
+      stats.counter(`http.${this.hcm.snap.statPrefix}.downstream_rq_too_many_premature_resets`).value++;
+      log.debug({ closed: this.closedStreams, premature: this.prematureResets }, 'HTTP/2 downstream: too many premature resets');
+      this.abort();
+    }
   }
 
   // ---- DATA
@@ -594,6 +711,8 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   private onHeadersFrame(b: Buffer, p: number, end: number, flags: number, id: number): void {
     if (id === 0) return this.connectionError(E_PROTOCOL_ERROR, 'HEADERS on stream 0');
     if ((flags & F_PADDED) !== 0) {
+      // An empty padded frame has no Pad Length octet (b[p] would be the next frame's).
+      if (p === end) return this.connectionError(E_FRAME_SIZE_ERROR, 'HEADERS padding');
       const pad = b[p++];
       if (pad > end - p) return this.connectionError(E_PROTOCOL_ERROR, 'HEADERS padding');
       end -= pad;
@@ -643,18 +762,26 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (id <= this.lastStreamId) return this.trailers(id, endStream);
     if ((id & 1) === 0) return this.connectionError(E_PROTOCOL_ERROR, 'even stream id');
     this.lastStreamId = id;
-    if (this.closing) return this.writeRst(id, E_REFUSED_STREAM);
-    if (this.active >= this.maxConcurrent) return this.writeRst(id, E_REFUSED_STREAM);
+    this.streamsSeen++;
+    if (this.closing || this.active >= this.maxConcurrent) {
+      this.writeRst(id, E_REFUSED_STREAM);
+      return this.checkOutbound();
+    }
     const hcm = this.hcm;
     if (d.count > this.maxHeaderFields || d.listSize > this.maxHeaderListSize) {
       // RFC 9113 §10.5.1: 431, as the HTTP/1.1 codec answers.
+      this.st.header_overflow.value++;
       hcm.stats.downstream_rq_total.value++;
       hcm.stats.downstream_rq_http2_total.value++;
       hcm.countResponse(431);
       return this.replyAndReset(id, 431, LocalBody.HEADERS_TOO_LARGE, endStream);
     }
     const head = requestHead(d, endStream);
-    if (head === null) return this.writeRst(id, E_PROTOCOL_ERROR);
+    if (head === null) {
+      this.st.rx_messaging_error.value++;
+      this.writeRst(id, E_PROTOCOL_ERROR);
+      return this.checkOutbound();
+    }
     const s = new H2Stream(this, id, this.peerInitialWindow, this.localWindow);
     s.remoteEnded = endStream;
     s.expectLength = head.contentLength;
@@ -664,11 +791,14 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (this.tList !== null) this.tList.remove(this);
     if (head.method === 'CONNECT') {
       s.tunnel = true;
+      s.openedAt = Date.now();
       // Without allow_connect (or a CONNECT upgrade config) the codec refuses CONNECT, as Envoy's does.
       if (hcm.h2Connect !== null) H2TunnelStream.serve(s, head, hcm.h2Connect);
       else this.resetStream(s, E_PROTOCOL_ERROR);
     } else {
-      new Http2ServerStream(s, head, requestScheme).start(endStream);
+      const rs = new Http2ServerStream(s, head, requestScheme);
+      s.openedAt = rs.startTime;
+      rs.start(endStream);
     }
     // max_requests_per_connection: this was the last stream the connection takes.
     if (hcm.maxRequestsPerConnection > 0 && this.opened >= hcm.maxRequestsPerConnection) this.drain();
@@ -682,9 +812,13 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (s.remoteEnded) return this.resetStream(s, E_STREAM_CLOSED);
     const d = this.decoder;
     let pseudo = false;
-    for (let k = 0; k < d.count; k++) if (d.names[k].charCodeAt(0) === 58) pseudo = true;
-    if (!endStream || pseudo) return this.resetStream(s, E_PROTOCOL_ERROR);
-    if (s.expectLength > 0) return this.resetStream(s, E_PROTOCOL_ERROR);
+    const kept = Math.min(d.count, d.maxFields);
+    for (let k = 0; k < kept; k++) if (d.names[k].charCodeAt(0) === 58) pseudo = true;
+    if (!endStream || pseudo || s.expectLength > 0) {
+      this.st.rx_messaging_error.value++;
+      return this.resetStream(s, E_PROTOCOL_ERROR);
+    }
+    this.st.trailers.value++;
     this.remoteEnd(s);
   }
 
@@ -733,6 +867,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     o[p++] = (id >>> 8) & 0xff;
     o[p++] = id & 0xff;
     this.outLen = p;
+    this.turnFrames++;
   }
 
   /** Writes what this turn produced (called once per turn, or before closing). */
@@ -750,6 +885,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     const last = this.outLen > this.outStart ? out.subarray(this.outStart, this.outLen) : null;
     let ok = true;
     const parts = this.parts;
+    this.bytesOut += this.outLen - this.outStart + this.partsBytes;
     if (parts === null) {
       if (last !== null) ok = sock.write(last);
     } else {
@@ -761,8 +897,96 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
       sock.uncork();
     }
     // Written at once: the buffer is free again (otherwise the socket holds it until written).
-    if (sock.writableLength === 0 && out.length === OUT_SIZE && outPool.length < 16) outPool.push(out);
+    const unwritten = sock.writableLength;
+    if (unwritten === 0) {
+      if (out.length === OUT_SIZE && outPool.length < 16) outPool.push(out);
+      if (this.sockFrames !== 0) this.writtenAll();
+    } else {
+      this.pendingFrames(unwritten);
+      if (this.sockFrames > this.maxOutFrames || this.sockCtrl > this.maxOutCtrl) return this.outboundFlood();
+    }
+    this.turnFrames = 0;
+    this.turnCtrl = 0;
     if (ok && this.waiters.length > 0) this.wakeWaiters();
+  }
+
+  /** The socket has written everything: no frame of ours is pending. */
+  private writtenAll(): void {
+    this.sockFrames = 0;
+    this.sockCtrl = 0;
+    this.marksHead = 0;
+    if (this.marks !== null) this.marks.length = 0;
+  }
+
+  /**
+   * The frames of this turn went to a socket that still holds `unwritten` bytes: what it wrote
+   * since is released, this turn's frames are added (max_outbound_frames counts frames not yet
+   * written, as Envoy's does).
+   */
+  private pendingFrames(unwritten: number): void {
+    const marks = (this.marks ??= []);
+    const written = this.bytesOut - unwritten;
+    let h = this.marksHead;
+    while (h < marks.length && marks[h] <= written) {
+      this.sockFrames -= marks[h + 1];
+      this.sockCtrl -= marks[h + 2];
+      h += 3;
+    }
+    if (h === marks.length) {
+      marks.length = 0;
+      h = 0;
+    }
+    this.marksHead = h;
+    marks.push(this.bytesOut, this.turnFrames, this.turnCtrl);
+    this.sockFrames += this.turnFrames;
+    this.sockCtrl += this.turnCtrl;
+  }
+
+  /**
+   * A check where frames are produced for frames received: replies piling up unread (PING,
+   * SETTINGS, RST_STREAM floods) end the connection before they take memory.
+   */
+  private checkOutbound(): void {
+    if (this.sockFrames + this.turnFrames > this.maxOutFrames || this.sockCtrl + this.turnCtrl > this.maxOutCtrl) this.outboundFlood();
+  }
+
+  private outboundFlood(): void {
+    if (this.failed) return;
+    if (this.sockCtrl + this.turnCtrl > this.maxOutCtrl) this.st.outbound_control_flood.value++;
+    else this.st.outbound_flood.value++;
+    log.debug({ frames: this.sockFrames + this.turnFrames, control: this.sockCtrl + this.turnCtrl }, 'HTTP/2 downstream: too many frames not written (client not reading)');
+    this.abort();
+  }
+
+  /** An inbound flood: GOAWAY (ENHANCE_YOUR_CALM) and close. */
+  private inboundFlood(c: Counter, why: string): void {
+    c.value++;
+    this.connectionError(E_ENHANCE_YOUR_CALM, why);
+  }
+
+  /** Closes at once, writing nothing more (floods, rapid reset). */
+  private abort(): void {
+    if (this.socketClosed) return;
+    this.failed = true;
+    this.closing = true;
+    this.pending = null;
+    this.hbBuf = null;
+    this.out = null;
+    this.parts = null;
+    this.partsBytes = 0;
+    if (this.tList !== null) this.tList.remove(this);
+    for (const s of [...this.streams.values()]) this.closeStream(s, true);
+    this.socket.destroy();
+  }
+
+  /** A throw out of the codec or a stream handler: this connection ends, the worker goes on. */
+  private internalError(err: unknown): void {
+    log.error({ err }, 'HTTP/2 downstream: unexpected exception; connection closed');
+    try {
+      this.connectionError(E_INTERNAL_ERROR, 'internal error');
+    } catch {
+      this.socket.destroy();
+    }
   }
 
   /** Unwritten bytes: ours and the socket's. */
@@ -771,7 +995,13 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   }
 
   private onSocketDrain(): void {
-    if (this.waiters.length > 0) this.wakeWaiters();
+    if (this.sockFrames !== 0 && this.socket.writableLength === 0) this.writtenAll();
+    if (this.waiters.length === 0) return;
+    try {
+      this.wakeWaiters();
+    } catch (err) {
+      this.internalError(err);
+    }
   }
 
   private wakeWaiters(): void {
@@ -818,6 +1048,8 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   }
 
   private writeRst(id: number, code: number): void {
+    this.st.tx_reset.value++;
+    this.turnCtrl++;
     this.room(13);
     this.frameHead(4, RST_STREAM, 0, id);
     this.out!.writeUInt32BE(code, this.outLen);
@@ -959,6 +1191,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
 
   private dataFrames(s: H2Stream, b: Uint8Array, start: number, end: number, endStream: boolean): void {
     const n = end - start;
+    this.dataFramesSent++;
     s.sendWindow -= n;
     this.sendWindow -= n;
     if (n === 0) {
@@ -1051,6 +1284,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     const s = this.streams.get(id);
     if (s !== undefined) this.resetStream(s, code);
     else this.writeRst(id, code);
+    this.checkOutbound();
   }
 
   private closeStream(s: H2Stream, reset: boolean): void {
@@ -1060,6 +1294,8 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     s.queueTrailers = null;
     this.streams.delete(s.id);
     this.active--;
+    this.closedStreams++;
+    if (!s.headersSent && Date.now() - s.openedAt < PREMATURE_LIFETIME_MS) this.prematureResets++;
     this.releaseOwed(s);
     s.handler?.onStreamClose(reset);
     if (this.active > 0 || this.failed) return;
@@ -1072,13 +1308,16 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     const s = new H2Stream(this, id, this.peerInitialWindow, 0);
     s.remoteEnded = true;
     s.closed = true;
+    const b = Buffer.from(body, 'latin1');
+    // Without window for the body, the headers alone end the stream (and say no length).
+    const fits = b.length <= Math.min(this.sendWindow, this.peerInitialWindow);
     this.beginHeaders();
     this.status(status);
-    this.field('content-type', 'text/plain');
-    this.field('content-length', String(body.length));
+    if (fits) {
+      this.field('content-type', 'text/plain');
+      this.field('content-length', String(b.length));
+    }
     if (this.hcm.serverName !== '') this.field('server', this.hcm.serverName);
-    const b = Buffer.from(body, 'latin1');
-    const fits = b.length <= Math.min(this.sendWindow, this.peerInitialWindow);
     this.endHeaders(s, !fits);
     if (fits) this.dataFrames(s, b, 0, b.length, true);
     if (!endStream) this.writeRst(id, E_NO_ERROR);
@@ -1238,7 +1477,7 @@ function requestHead(d: HpackDecoder, endStream: boolean): RequestHead | null {
         break;
       }
       case K_TE:
-        if (v !== 'trailers') return null;
+        if (v !== 'trailers' && v.toLowerCase() !== 'trailers') return null;
         hs.push(names[k], v);
         break;
       case K_EXPECT:
@@ -1256,6 +1495,9 @@ function requestHead(d: HpackDecoder, endStream: boolean): RequestHead | null {
     if (authority === '' || (seen & ((1 << K_SCHEME) | (1 << K_PATH))) !== 0) return null;
     path = authority;
   } else if (method === '' || path === '' || scheme === '') {
+    return null;
+  } else if (path.charCodeAt(0) !== 47 /* / */ && (path !== '*' || method !== 'OPTIONS')) {
+    // RFC 9113 §8.3.1: origin form, or '*' for OPTIONS.
     return null;
   }
   if (endStream && cl > 0) return null;
