@@ -299,6 +299,24 @@ test('rapid reset (CVE-2023-44487): streams opened and reset before any response
   await stillServing();
 });
 
+test('resets the client provokes (WINDOW_UPDATE of 0 on each new stream) count as premature too', async () => {
+  const before = await stat('http.ingress_http.downstream_rq_too_many_premature_resets');
+  const c = await RawClient.open();
+  try {
+    const parts: Buffer[] = [];
+    for (let k = 0; k < 400; k++) {
+      const id = 1 + 2 * k;
+      parts.push(frame(HEADERS, 5, id, req(`/hold/${k}`)), frame(WINDOW_UPDATE, 0, id, u32(0)));
+    }
+    c.write(Buffer.concat(parts));
+    await c.whenClosed(5000);
+  } finally {
+    c.destroy();
+  }
+  assert.equal(await stat('http.ingress_http.downstream_rq_too_many_premature_resets'), before + 1);
+  await stillServing();
+});
+
 test('a few client resets are fine: the connection goes on', async () => {
   const c = await RawClient.open();
   try {
@@ -345,6 +363,33 @@ test('HPACK abuse is a COMPRESSION_ERROR: table size update beyond our setting, 
     await expectGoaway(c, 9, what);
   }
   await stillServing();
+});
+
+test('frames arriving a few bytes at a time (headers, padded DATA, trailers, PING) are parsed right', async () => {
+  const c = await RawClient.open();
+  try {
+    c.sock.setNoDelay(true);
+    const body = Buffer.from('dribbled body');
+    const bytes = Buffer.concat([
+      frame(HEADERS, 4, 1, req('/drip', [['x-pad', 'p'.repeat(120)]], 'POST')),
+      frame(DATA, 8, 1, Buffer.concat([Buffer.from([3]), body.subarray(0, 5), Buffer.alloc(3)])),
+      frame(DATA, 0, 1, body.subarray(5)),
+      frame(PING, 0, 0, Buffer.from('dripping')),
+      frame(HEADERS, 5, 1, block([['x-trailer', 't']])),
+    ]);
+    for (let k = 0; k < bytes.length; k += 3) {
+      c.write(bytes.subarray(k, k + 3));
+      await sleep(1);
+    }
+    const pong = await c.next((f) => f.type === PING && f.flags === 1);
+    assert.equal(pong.payload.toString(), 'dripping');
+    await c.next((f) => f.type === DATA && f.id === 1 && (f.flags & 1) === 1);
+    assert.equal(c.frames.some((f) => f.type === GOAWAY || f.type === RST), false);
+  } finally {
+    c.destroy();
+  }
+  const got = upstream.received.find((r) => r.url === '/drip');
+  assert.equal(got?.body, 'dribbled body');
 });
 
 // ---------------------------------------------------------------- malformed requests and frames

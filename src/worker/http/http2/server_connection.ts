@@ -309,7 +309,9 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   private peerMaxFrame = 16384;
   private sendWindow = 65535;
   // Reading.
+  /** The start of a frame that has not fully arrived (pendLen bytes), copied out of the read buffer. */
   private pending: Buffer | null = null;
+  private pendLen = 0;
   private prefaceAt = 0;
   private gotSettings = false;
   /** Inside a DATA frame: its stream (null: discarded), payload and padding still to come. */
@@ -395,8 +397,12 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
   private parse(chunk: Buffer): void {
     let b = chunk;
     if (this.pending !== null) {
-      b = Buffer.concat([this.pending, chunk]);
+      // Parsed only once what the frame needs is here: a frame arriving a few bytes per read
+      // must not be copied over and over.
+      if (this.pendLen + chunk.length < this.pendingNeed(chunk)) return this.stash(chunk, 0, chunk.length);
+      b = Buffer.concat([this.pending.subarray(0, this.pendLen), chunk]);
       this.pending = null;
+      this.pendLen = 0;
     }
     const len = b.length;
     let i = 0;
@@ -444,7 +450,40 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
       this.frame(b, i + 9, i + 9 + flen, type, flags, id);
       i += 9 + flen;
     }
-    if (!this.failed && i < len) this.pending = b === chunk ? Buffer.from(b.subarray(i)) : b.subarray(i);
+    if (!this.failed && i < len) this.stash(b, i, len);
+  }
+
+  /** Keeps b[from, to) after what is pending. */
+  private stash(b: Buffer, from: number, to: number): void {
+    const want = this.pendLen + to - from;
+    let p = this.pending;
+    if (p === null || p.length < want) {
+      // Doubling, up to a whole frame (a stash never holds more than one frame).
+      const next = Buffer.allocUnsafe(Math.max(want, Math.min(want * 2 + 64, 9 + LOCAL_MAX_FRAME)));
+      if (p !== null) p.copy(next, 0, 0, this.pendLen);
+      this.pending = p = next;
+    }
+    b.copy(p, this.pendLen, from, to);
+    this.pendLen = want;
+  }
+
+  /**
+   * Bytes the pending frame needs before it can be parsed (pending bytes, then `chunk`): its
+   * header, then all of it (DATA: its header and Pad Length; the payload streams).
+   */
+  private pendingNeed(chunk: Buffer): number {
+    const have = this.pendLen;
+    if (have + chunk.length < 9) return 9;
+    const flen = (this.pendAt(0, chunk) << 16) | (this.pendAt(1, chunk) << 8) | this.pendAt(2, chunk);
+    const type = this.pendAt(3, chunk);
+    // Errors are found by the parser: let it see the header at once.
+    if (flen > LOCAL_MAX_FRAME || (this.hbId !== 0 && type !== CONTINUATION)) return 9;
+    if (type === DATA) return (this.pendAt(4, chunk) & F_PADDED) !== 0 && flen > 0 ? 10 : 9;
+    return 9 + flen;
+  }
+
+  private pendAt(k: number, chunk: Buffer): number {
+    return k < this.pendLen ? this.pending![k] : chunk[k - this.pendLen];
   }
 
   private frame(b: Buffer, p: number, end: number, type: number, flags: number, id: number): void {
@@ -579,14 +618,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (id > this.lastStreamId) return this.connectionError(E_PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
     this.st.rx_reset.value++;
     const s = this.streams.get(id);
-    if (s === undefined) return;
-    this.closeStream(s, true);
-    if (this.prematureResets * 2 >= (this.closedStreams < PREMATURE_RESET_TOTAL ? PREMATURE_RESET_TOTAL : this.closedStreams)) {
-      // Rapid reset: streams opened and cancelled before any response, over and over.
-      stats.counter(`http.${this.hcm.snap.statPrefix}.downstream_rq_too_many_premature_resets`).value++;
-      log.debug({ closed: this.closedStreams, premature: this.prematureResets }, 'HTTP/2 downstream: too many premature resets');
-      this.abort();
-    }
+    if (s !== undefined) this.closeStream(s, true);
   }
 
   // ---- DATA
@@ -970,6 +1002,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.failed = true;
     this.closing = true;
     this.pending = null;
+    this.pendLen = 0;
     this.hbBuf = null;
     this.out = null;
     this.parts = null;
@@ -1295,9 +1328,18 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.streams.delete(s.id);
     this.active--;
     this.closedStreams++;
-    if (!s.headersSent && Date.now() - s.openedAt < PREMATURE_LIFETIME_MS) this.prematureResets++;
     this.releaseOwed(s);
     s.handler?.onStreamClose(reset);
+    if (!s.headersSent && Date.now() - s.openedAt < PREMATURE_LIFETIME_MS && !this.failed) {
+      // Rapid reset: streams opened and reset (by the client, or by us for its protocol errors)
+      // before any response, over and over.
+      this.prematureResets++;
+      if (this.prematureResets * 2 >= (this.closedStreams < PREMATURE_RESET_TOTAL ? PREMATURE_RESET_TOTAL : this.closedStreams)) {
+        stats.counter(`http.${this.hcm.snap.statPrefix}.downstream_rq_too_many_premature_resets`).value++;
+        log.debug({ closed: this.closedStreams, premature: this.prematureResets }, 'HTTP/2 downstream: too many premature resets');
+        return this.abort();
+      }
+    }
     if (this.active > 0 || this.failed) return;
     if (this.closing) this.closeSocket();
     else if (!this.socketClosed) this.hcm.idleTimer?.add(this, Date.now());
@@ -1358,6 +1400,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.failed = true;
     this.closing = true;
     this.pending = null;
+    this.pendLen = 0;
     this.hbBuf = null;
     for (const s of [...this.streams.values()]) this.closeStream(s, true);
     this.closeSocket();
@@ -1391,6 +1434,7 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     this.closing = true;
     this.failed = true;
     this.pending = null;
+    this.pendLen = 0;
     this.out = null;
     this.parts = null;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
