@@ -2,9 +2,12 @@
 // with their endpoints, then changes one of them, then pushes one route config of 10,000 routes.
 // Each figure runs from the control plane's push to the primary's "snapshot live on all
 // workers" log line that follows the proxy's ACK (every worker applied the snapshot).
-//   node bench/xds_push.ts [--clusters 10000] [--workers 2] [--debug]
+//   node bench/xds_push.ts [--clusters 10000] [--workers 2] [--debug] [--log FILE] [--node-flags "..."]
+// --debug prints the proxy's stage timings and the CPU each of its threads used; --log keeps the
+// proxy's stdout; --node-flags are given to the proxy's node (e.g. "--trace-gc").
+// Before each figure the proxy is left to go idle (workers build pushed clusters when idle).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, NODE, ROOT, stopProcess, writeConfig } from '../test/lib/proxy.ts';
 import { ControlPlane, T, apiSource, assignment, edsCluster, encodeResource, rdsListener, routeConfig, toCluster, xdsCluster } from '../test/lib/xds_server.ts';
@@ -30,14 +33,17 @@ const boot = {
   static_resources: { clusters: [xdsCluster(cp.port)] },
 };
 const debug = process.argv.includes('--debug');
-const proc = spawn(NODE, [path.join(ROOT, 'src/orion.js'), '-c', writeConfig(JSON.stringify(boot)), ...(debug ? ['-l', 'debug'] : [])], {
+const nodeFlags = process.argv.indexOf('--node-flags') > 0 ? process.argv[process.argv.indexOf('--node-flags') + 1].split(' ') : [];
+const proc = spawn(NODE, [...nodeFlags, path.join(ROOT, 'src/orion.js'), '-c', writeConfig(JSON.stringify(boot)), ...(debug ? ['-l', 'debug'] : [])], {
   env: { ...process.env, ORION_CPU_LIMIT: String(WORKERS) },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 const live: { at: number; ms: number }[] = [];
 let lastPush: number | null = null;
 let buf = '';
+const logFile = process.argv.indexOf('--log') > 0 ? process.argv[process.argv.indexOf('--log') + 1] : null;
 proc.stdout!.on('data', (d: Buffer) => {
+  if (logFile !== null) appendFileSync(logFile, d);
   buf += d.toString();
   let nl;
   while ((nl = buf.indexOf('\n')) >= 0) {
