@@ -13,6 +13,11 @@ import { HpackDecoder } from '../src/worker/http/http2/hpack.ts';
 
 let proxy: Proxy;
 let port: number;
+/** A listener with a short idle_timeout. */
+let idlePort: number;
+/** What the upstream's /stream handler managed to write (it respects backpressure). */
+const streamed = { bytes: 0, closed: false };
+const STREAM_TOTAL = 128 * 1024 * 1024;
 let upstream: Upstream;
 /** Accepts and never answers: requests routed there stay open until reset. */
 let hold: net.Server;
@@ -25,6 +30,24 @@ before(async () => {
       res.end(Buffer.alloc(Number(u.searchParams.get('n')), 0x61));
       return;
     }
+    if (u.pathname === '/stream') {
+      streamed.bytes = 0;
+      streamed.closed = false;
+      const chunk = Buffer.alloc(65536, 0x62);
+      const pump = (): void => {
+        while (streamed.bytes < STREAM_TOTAL) {
+          streamed.bytes += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      res.on('close', () => (streamed.closed = true));
+      pump();
+      return;
+    }
     res.end(`ok ${req.url}`);
   });
   hold = net.createServer((s) => {
@@ -34,6 +57,7 @@ before(async () => {
   });
   await new Promise<void>((r) => hold.listen(0, '127.0.0.1', r));
   port = await freePort();
+  idlePort = await freePort();
   const adminPort = await freePort();
   const vhosts = [vhost('main', ['*'], [
     { match: { prefix: '/hold' }, route: { cluster: 'hold' } },
@@ -46,6 +70,9 @@ before(async () => {
         // A small control-frame budget makes the flood quick to provoke (and shows the option is honoured).
         http2_protocol_options: { max_outbound_control_frames: 100 },
       })],
+    }]),
+    listener('h2idle', idlePort, [{
+      filters: [hcm(vhosts, { codec_type: 'HTTP2', common_http_protocol_options: { idle_timeout: '0.4s' } })],
     }]),
   ];
   const clusters = [staticCluster('hard', [upstream.port]), staticCluster('hold', [(hold.address() as net.AddressInfo).port])];
@@ -134,8 +161,8 @@ class RawClient {
   }
 
   /** Connects; `settings`: our SETTINGS entries ([id, value]). */
-  static async open(settings: [number, number][] = []): Promise<RawClient> {
-    const sock = net.connect(port, '127.0.0.1');
+  static async open(settings: [number, number][] = [], to = port): Promise<RawClient> {
+    const sock = net.connect(to, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', resolve);
       sock.once('error', reject);
@@ -390,6 +417,74 @@ test('frames arriving a few bytes at a time (headers, padded DATA, trailers, PIN
   }
   const got = upstream.received.find((r) => r.url === '/drip');
   assert.equal(got?.body, 'dribbled body');
+});
+
+// ---------------------------------------------------------------- backpressure, idle, drain
+
+test('a client that never reads: the upstream is paused (the proxy does not buffer the response)', async () => {
+  const c = await RawClient.open([[4, 0x7fffffff]]);
+  try {
+    c.sock.pause();
+    c.write(frame(WINDOW_UPDATE, 0, 0, u32(0x7fffffff - 65535)));
+    c.write(frame(HEADERS, 5, 1, req('/stream')));
+    await sleep(1500);
+    // Socket buffers on both hops hold some MB; the rest must still be at the upstream.
+    assert.ok(streamed.bytes > 0 && streamed.bytes < 64 * 1024 * 1024, `upstream wrote ${streamed.bytes} bytes`);
+  } finally {
+    c.destroy();
+  }
+  const deadline = Date.now() + 3000;
+  while (!streamed.closed && Date.now() < deadline) await sleep(20);
+  assert.ok(streamed.closed, 'the upstream request ends with the client');
+});
+
+test('a zero stream window: nothing is sent, the upstream waits; a WINDOW_UPDATE lets data through', async () => {
+  const c = await RawClient.open([[4, 0]]);
+  try {
+    c.write(frame(HEADERS, 5, 1, req('/stream')));
+    await c.next((f) => f.type === HEADERS && f.id === 1);
+    await sleep(800);
+    assert.equal(c.frames.some((f) => f.type === DATA), false);
+    assert.ok(streamed.bytes < 64 * 1024 * 1024, `upstream wrote ${streamed.bytes} bytes`);
+    c.write(frame(WINDOW_UPDATE, 0, 1, u32(40000)));
+    await c.next((f) => f.type === DATA && f.id === 1);
+    // A stream window pushed past 2^31-1: that stream is reset with FLOW_CONTROL_ERROR.
+    c.write(Buffer.concat([frame(WINDOW_UPDATE, 0, 1, u32(0x7fffffff)), frame(WINDOW_UPDATE, 0, 1, u32(0x7fffffff))]));
+    const r = await c.next((f) => f.type === RST && f.id === 1);
+    assert.equal(r.payload.readUInt32BE(0), 3);
+    assert.equal(c.frames.some((f) => f.type === GOAWAY), false);
+  } finally {
+    c.destroy();
+  }
+});
+
+test('idle_timeout: an HTTP/2 connection without streams gets GOAWAY (last stream id) and is closed', async () => {
+  const c = await RawClient.open([], idlePort);
+  try {
+    c.write(frame(HEADERS, 5, 1, req('/one')));
+    await c.next((f) => f.type === DATA && f.id === 1 && (f.flags & 1) === 1);
+    // PINGs are no activity.
+    c.write(frame(PING, 0, 0, Buffer.alloc(8)));
+    const g = await c.next((f) => f.type === GOAWAY, 3000);
+    assert.equal(g.payload.readUInt32BE(0), 1, 'last stream id');
+    assert.equal(g.payload.readUInt32BE(4), 0, 'NO_ERROR');
+    await c.whenClosed();
+  } finally {
+    c.destroy();
+  }
+  // A client that never sends the preface is closed too.
+  const sock = net.connect(idlePort, '127.0.0.1');
+  sock.on('error', () => {});
+  sock.resume();
+  const closed = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 3000);
+    sock.on('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+  sock.destroy();
+  assert.ok(closed, 'silent connection closed');
 });
 
 // ---------------------------------------------------------------- malformed requests and frames
