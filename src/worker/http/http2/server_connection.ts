@@ -967,6 +967,10 @@ export class Http2ServerConnection extends DownstreamAddresses implements TimerN
     if (h === marks.length) {
       marks.length = 0;
       h = 0;
+    } else if (h >= 3072 && h * 2 >= marks.length) {
+      // A socket that never quite empties: drop what was released.
+      marks.splice(0, h);
+      h = 0;
     }
     this.marksHead = h;
     marks.push(this.bytesOut, this.turnFrames, this.turnCtrl);
