@@ -545,11 +545,16 @@ test('a stream depending on itself is a stream PROTOCOL_ERROR; trailers and stre
     c.write(frame(HEADERS, 5, 5, block([['x-t', '1']])));
     const s = await c.next((f) => f.type === RST && f.id === 5);
     assert.equal(s.payload.readUInt32BE(0), 5);
+    // DATA after END_STREAM: STREAM_CLOSED.
+    c.write(frame(HEADERS, 5, 7, req('/hold/b')));
+    c.write(frame(DATA, 0, 7, Buffer.from('late')));
+    const late = await c.next((f) => f.type === RST && f.id === 7);
+    assert.equal(late.payload.readUInt32BE(0), 5);
     // Good trailers end a request.
-    c.write(frame(HEADERS, 4, 7, req('/sink', [], 'POST')));
-    c.write(frame(DATA, 0, 7, Buffer.from('body')));
-    c.write(frame(HEADERS, 5, 7, block([['x-trailer', 'v']])));
-    const d = await c.next((f) => f.type === DATA && f.id === 7 && (f.flags & 1) === 1);
+    c.write(frame(HEADERS, 4, 9, req('/sink', [], 'POST')));
+    c.write(frame(DATA, 0, 9, Buffer.from('body')));
+    c.write(frame(HEADERS, 5, 9, block([['x-trailer', 'v']])));
+    const d = await c.next((f) => f.type === DATA && f.id === 9 && (f.flags & 1) === 1);
     assert.ok(d);
     assert.equal(c.frames.some((f) => f.type === GOAWAY), false);
   } finally {
