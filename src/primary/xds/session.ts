@@ -15,6 +15,7 @@ import { ADS_DELTA_METHOD, ADS_SOTW_METHOD, CLUSTER, LISTENER, TYPES } from './r
 import { SotwMux, type MuxOptions } from './sotw_mux.ts';
 import { XdsStore } from './store.ts';
 import { XdsTranslator } from './translator.ts';
+import { warmPrimary } from './warmup.ts';
 import { nodeMessage } from './wire.ts';
 import { addressString } from '../config/translate/address.ts';
 
@@ -76,6 +77,7 @@ export class XdsSession implements XdsSink {
 
   start(): void {
     this.translator.warm();
+    void warmPrimary(this.translator, this.opts.log).catch((err) => this.opts.log.debug({ err: String(err) }, 'xDS warm-up failed'));
     this.applyStatic(this.staticSnapshot, this.opts.xds.refs);
     const { cds } = this.opts.xds;
     if (cds !== null) this.subscribeWildcard(CLUSTER, cds, 'cds');
@@ -109,6 +111,7 @@ export class XdsSession implements XdsSink {
     this.stopped = true;
     for (const m of this.muxes.values()) m.stop();
     for (const t of this.targets.values()) if (t !== null) clearTimeout(t);
+    this.store.stop();
     await this.translator.close();
   }
 

@@ -451,6 +451,14 @@ export class XdsStore {
     return droppedActive;
   }
 
+  /** Stops the store's timers (warming deadlines, resource TTLs). */
+  stop(): void {
+    if (this.warmTimer !== null) clearTimeout(this.warmTimer);
+    this.warmTimer = null;
+    for (const t of this.ttls.values()) clearTimeout(t);
+    this.ttls.clear();
+  }
+
   /** Registers a source spec so `self` references from its resources can find it. */
   registerSource(key: string, spec: ConfigSourceSpec): void {
     this.specs.set(key, spec);
