@@ -5,6 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, startProxy, type Proxy } from './lib/proxy.ts';
 import { request, startHttpUpstream, type Upstream } from './lib/upstream.ts';
+import { hostField, spread, startCtlUpstream, waitFor } from './lib/upstream_ctl.ts';
 import {
   ControlPlane, T, apiSource, assignment, edsCluster, encodeResource, rdsListener, routeConfig, staticClusterRes, toCluster, withUnknownField, xdsCluster,
 } from './lib/xds_server.ts';
@@ -126,6 +127,32 @@ function suite(apiType: 'GRPC' | 'DELTA_GRPC'): void {
       assert.equal(await upstreamOf(port, '/'), 'b');
       cp.set(T.cluster, [edsCluster('svc')]);
       await eventually('the idle clusters are gone', async () => (await stats(proxy))['cluster_manager.active_clusters'] === 2);
+    });
+
+    test('an xDS cluster with active health checks and alt_stat_name: the primary checks it, traffic avoids a failed host, stats use the stat name', async () => {
+      const [c, d] = [await startCtlUpstream('c'), await startCtlUpstream('d')];
+      try {
+        const ms = (n: number) => ({ seconds: 0, nanos: n * 1e6 });
+        const checks = [{ timeout: ms(500), interval: ms(100), no_traffic_interval: ms(100), unhealthy_threshold: { value: 1 }, healthy_threshold: { value: 1 }, http_health_check: { path: '/health' } }];
+        const checked = edsCluster('checked', { ads: {} }, { alt_stat_name: 'checked_stats', health_checks: checks, common_lb_config: { healthy_panic_threshold: { value: 0 } } });
+        cp.set(T.endpoint, [assignment('svc', [b.port]), assignment('checked', [c.port, d.port])]);
+        cp.set(T.cluster, [edsCluster('svc'), checked]);
+        cp.set(T.route, [routeConfig('routes', [toCluster('/hc', 'checked'), toCluster('/', 'svc')])]);
+        assert.ok(await waitFor(async () => (await hostField(proxy, 'checked', c.port, 'health_flags')) === 'healthy', 5000), 'c checked healthy');
+        d.health = 503;
+        assert.ok(await waitFor(async () => (await hostField(proxy, 'checked', d.port, 'health_flags')) === '/failed_active_hc', 5000), 'd failed');
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(await spread(port, '/hc', 10), { c: 10 });
+        const s = await stats(proxy);
+        assert.ok(s['cluster.checked_stats.upstream_rq_total'] >= 10, JSON.stringify(Object.keys(s).filter((k) => k.includes('checked'))));
+        assert.equal(s['cluster.checked.upstream_rq_total'], undefined);
+      } finally {
+        cp.set(T.route, [routeConfig('routes', [toCluster('/', 'svc')])]);
+        cp.set(T.cluster, [edsCluster('svc')]);
+        await c.close();
+        await d.close();
+      }
+      await eventually('the checked cluster is gone', async () => (await stats(proxy))['cluster_manager.active_clusters'] === 2);
     });
 
     test('a listener is added, changed and removed', async () => {

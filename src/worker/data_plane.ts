@@ -2,7 +2,7 @@
 // then route configs (swapped in place under live connection managers), then listeners. A delta
 // (an xDS update) touches only the resources it names.
 import type { ListenerSnap, RouteConfigSnap, SecretSnap } from '../shared/snapshot.ts';
-import { patchList, type SnapshotDelta, type WireSnapshot } from '../shared/snapshot_delta.ts';
+import { patchList, resolveTemplates, type SnapshotDelta, type WireSnapshot } from '../shared/snapshot_delta.ts';
 import { ClusterManager } from './upstream/cluster_manager.ts';
 import { ListenerManager } from './listener/listener_manager.ts';
 import { RouteConfig } from './router/route_config.ts';
@@ -40,6 +40,7 @@ export class DataPlane implements FilterChainContext {
     // Secrets first: TLS contexts of kept listeners and clusters pick rotated ones up on their next handshake.
     this.secrets = s.secrets ?? {};
     setSecrets(this.secrets);
+    resolveTemplates(s.clusters, s.clusterTemplates);
     this.clusters.update(s.clusters);
     if (s.internalListener) internalListeners.bufferBytes = s.internalListener.bufferSizeBytes;
     for (const [name, rc] of Object.entries(s.routeConfigs)) this.setRouteConfig(name, rc);
@@ -63,6 +64,7 @@ export class DataPlane implements FilterChainContext {
       this.secrets = next;
       setSecrets(next);
     }
+    resolveTemplates(d.clusters.upsert, d.clusterTemplates);
     this.clusters.patch(d.clusters.upsert, d.clusters.remove);
     for (const [name, rc] of Object.entries(d.routeConfigs.upsert)) this.setRouteConfig(name, rc);
     for (const name of d.routeConfigs.remove) {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { unpack } from 'msgpackr';
 import type { ClusterSnap, RouteConfigSnap, Snapshot } from '../../shared/snapshot.ts';
-import { isPacked, type WireSnapshot } from '../../shared/snapshot_delta.ts';
+import { isPacked, resolveTemplates, unpackCluster, type PackedCluster, type WireSnapshot } from '../../shared/snapshot_delta.ts';
 import { hasHealthConfig } from '../config/translate/cluster.ts';
 import type { XdsRefs } from '../config/translate/config_source.ts';
 import { Bytes, arrayHeader, binHeaderSize, headerSize, mapBody, mapHeader, packCopy, strSize } from './msgpack_parts.ts';
@@ -23,7 +23,8 @@ interface Piece {
   /** What it was built from (compared by identity): rebuilt when either changes. */
   from: object;
   dep: object | null;
-  write(b: Bytes): void;
+  /** `templates`: where a cluster's template is (clusters only). */
+  write(b: Bytes, templates?: Templates): void;
 }
 
 interface View {
@@ -34,10 +35,12 @@ interface View {
 }
 
 interface ClusterPart {
-  body: Uint8Array;
-  count: number;
+  /** See PackedCluster; clusters configured alike have the same bytes. */
+  template: Uint8Array;
+  /** Of the template. */
   hash: string;
-  /** EDS service name; null for clusters whose endpoints are in `body`. */
+  statName: string | null;
+  /** EDS service name; null for clusters whose endpoints are in the template. */
   eds: string | null;
   health: boolean;
 }
@@ -53,7 +56,7 @@ interface Whole {
   body: Uint8Array;
 }
 
-const COMPOSED = new Set(['version', 'listeners', 'clusters', 'routeConfigs', 'secrets']);
+const COMPOSED = new Set(['version', 'clusterTemplates', 'listeners', 'clusters', 'routeConfigs', 'secrets']);
 const keys = new Map<string, Uint8Array>();
 const EMPTY_ARRAY = Uint8Array.of(0x90);
 
@@ -65,7 +68,8 @@ function k(s: string): Uint8Array {
 
 const K_NAME = k('name');
 const K_HASH = k('hash');
-const K_PACKED = k('packed');
+const K_TEMPLATE = k('template');
+const K_STAT_NAME = k('statName');
 const K_LOCALITIES = k('localities');
 
 export class SnapshotComposer {
@@ -104,16 +108,20 @@ export class SnapshotComposer {
     let size = 1024;
     for (const m of [v.listeners, v.clusters, v.routes, v.secrets]) for (const [name, p] of m as Map<string, Piece>) size += p.size + Buffer.byteLength(name) + 5;
     for (const [f, bytes] of this.other) size += f.length + 5 + bytes.length;
-    const b = new Bytes(size);
+    const templates = new Templates();
+    for (const p of v.clusters.values()) templates.add(p);
+    const b = new Bytes(size + templates.size);
     b.push(mapHeader(COMPOSED.size + this.other.length));
     b.push(k('version'));
     b.value(version);
+    b.push(k('clusterTemplates'));
+    templates.write(b);
     b.push(k('listeners'));
     b.push(arrayHeader(v.listeners.size));
     for (const p of v.listeners.values()) p.write(b);
     b.push(k('clusters'));
     b.push(arrayHeader(v.clusters.size));
-    for (const p of v.clusters.values()) p.write(b);
+    for (const p of v.clusters.values()) p.write(b, templates);
     for (const [field, m] of [['routeConfigs', v.routes], ['secrets', v.secrets]] as const) {
       b.push(k(field));
       b.push(mapHeader(m.size));
@@ -152,12 +160,16 @@ export class SnapshotComposer {
       }
       return { upsert, remove };
     });
-    const b = new Bytes(size);
-    b.push(mapHeader(6));
+    const templates = new Templates();
+    for (const [, p] of kinds[1].upsert) templates.add(p as ClusterPiece);
+    const b = new Bytes(size + templates.size);
+    b.push(mapHeader(7));
     b.push(k('version'));
     b.value(version);
     b.push(k('baseVersion'));
     b.value(baseVersion);
+    b.push(k('clusterTemplates'));
+    templates.write(b);
     for (const [i, field, asMap] of [[0, 'listeners', false], [1, 'clusters', false], [2, 'routeConfigs', true], [3, 'secrets', true]] as const) {
       const { upsert, remove } = kinds[i];
       b.push(k(field));
@@ -166,7 +178,7 @@ export class SnapshotComposer {
       b.push(asMap ? mapHeader(upsert.length) : arrayHeader(upsert.length));
       for (const [name, p] of upsert) {
         if (asMap) b.str(name);
-        p.write(b);
+        p.write(b, templates);
       }
       b.push(k('remove'));
       b.value(remove);
@@ -183,7 +195,7 @@ export class SnapshotComposer {
     const out: ClusterSnap[] = [];
     for (const p of this.current.clusters.values()) {
       if (!p.health) continue;
-      p.snap ??= unpack(p.inner()) as ClusterSnap;
+      p.snap ??= unpackCluster(p.packed());
       out.push(p.snap);
     }
     return out;
@@ -248,28 +260,28 @@ function clusterPiece(prev: ClusterPiece | undefined, name: string, from: object
   if (prev !== undefined && prev.from === from && prev.dep === ep) return prev;
   if (part === null) {
     const t = from as TranslatedResource;
-    part = { body: t.body, count: t.count, hash: t.hash, eds: eds ?? null, health: t.health };
+    part = { template: t.body, hash: t.hash, statName: t.statName, eds: eds ?? null, health: t.health };
   }
   return new ClusterPiece(name, part, ep, from);
 }
 
 /**
- * A cluster as a PackedCluster map {name, hash, packed}; `packed` is the ClusterSnap map with the
- * endpoints of its EDS assignment and a hash that covers them (workers rebuild a cluster whose
- * hash changed, so new endpoints must change it).
+ * A cluster as a PackedCluster: {name, hash, template, statName?, localities?}. Its hash covers
+ * the template, the stat name and the endpoints of its EDS assignment (workers rebuild a cluster
+ * whose hash changed, so new endpoints must change it).
  */
 class ClusterPiece implements Piece {
   readonly key: string;
+  /** Bytes write() appends, its template aside. */
   readonly size: number;
   readonly from: object;
   readonly dep: TranslatedResource | null;
   readonly health: boolean;
-  /** The packed ClusterSnap unpacked, for the health manager (clusters with health config only). */
+  readonly part: ClusterPart;
+  /** The ClusterSnap, for the health manager (clusters with health config only). */
   snap: ClusterSnap | null = null;
   private readonly name: string;
-  private readonly part: ClusterPart;
   private readonly localities: Uint8Array | null;
-  private readonly innerSize: number;
 
   constructor(name: string, part: ClusterPart, ep: TranslatedResource | null, from: object) {
     this.name = name;
@@ -277,41 +289,68 @@ class ClusterPiece implements Piece {
     this.from = from;
     this.dep = ep;
     this.health = part.health;
-    this.key = part.eds === null ? part.hash : `${part.hash}:${ep === null ? '-' : ep.hash}`;
+    const own = part.statName === null ? part.hash : `${part.hash}|${part.statName}`;
+    this.key = part.eds === null ? own : `${own}:${ep === null ? '-' : ep.hash}`;
     this.localities = part.eds === null ? null : ep === null ? EMPTY_ARRAY : ep.body;
-    const fields = part.count + (this.localities === null ? 1 : 2);
-    const hashSize = strSize(this.key);
-    this.innerSize = headerSize(fields) + part.body.length + (this.localities === null ? 0 : K_LOCALITIES.length + this.localities.length) + K_HASH.length + hashSize;
-    this.size = 1 + K_NAME.length + strSize(name) + K_HASH.length + hashSize + K_PACKED.length + binHeaderSize(this.innerSize) + this.innerSize;
+    this.size = 1 + K_NAME.length + strSize(name) + K_HASH.length + strSize(this.key) + K_TEMPLATE.length + 5 +
+      (part.statName === null ? 0 : K_STAT_NAME.length + strSize(part.statName)) +
+      (this.localities === null ? 0 : K_LOCALITIES.length + binHeaderSize(this.localities.length) + this.localities.length);
   }
 
-  write(b: Bytes): void {
-    b.header(true, 3);
+  write(b: Bytes, templates?: Templates): void {
+    const statName = this.part.statName;
+    const loc = this.localities;
+    b.header(true, 3 + (statName === null ? 0 : 1) + (loc === null ? 0 : 1));
     b.push(K_NAME);
     b.str(this.name);
     b.push(K_HASH);
     b.str(this.key);
-    b.push(K_PACKED);
-    b.binHeader(this.innerSize);
-    this.writeInner(b);
-  }
-
-  /** The packed ClusterSnap alone. */
-  inner(): Uint8Array {
-    const b = new Bytes(this.innerSize);
-    this.writeInner(b);
-    return b.finish();
-  }
-
-  private writeInner(b: Bytes): void {
-    b.header(true, this.part.count + (this.localities === null ? 1 : 2));
-    b.push(this.part.body);
-    if (this.localities !== null) {
-      b.push(K_LOCALITIES);
-      b.push(this.localities);
+    b.push(K_TEMPLATE);
+    b.value(templates!.of(this));
+    if (statName !== null) {
+      b.push(K_STAT_NAME);
+      b.str(statName);
     }
-    b.push(K_HASH);
-    b.str(this.key);
+    if (loc !== null) {
+      b.push(K_LOCALITIES);
+      b.binHeader(loc.length);
+      b.push(loc);
+    }
+  }
+
+  /** As a worker gets it. */
+  packed(): PackedCluster {
+    const p: PackedCluster = { name: this.name, hash: this.key, template: this.part.template };
+    if (this.part.statName !== null) p.statName = this.part.statName;
+    if (this.localities !== null) p.localities = this.localities;
+    return p;
+  }
+}
+
+/** The cluster templates one message carries, each once. */
+class Templates {
+  private readonly list: Uint8Array[] = [];
+  private readonly index = new Map<string, number>();
+  /** Bytes write() appends (about). */
+  size = 5;
+
+  add(p: ClusterPiece): void {
+    if (this.index.has(p.part.hash)) return;
+    this.index.set(p.part.hash, this.list.length);
+    this.list.push(p.part.template);
+    this.size += p.part.template.length + 5;
+  }
+
+  of(p: ClusterPiece): number {
+    return this.index.get(p.part.hash)!;
+  }
+
+  write(b: Bytes): void {
+    b.header(false, this.list.length);
+    for (const t of this.list) {
+      b.binHeader(t.length);
+      b.push(t);
+    }
   }
 }
 
@@ -342,9 +381,9 @@ class RoutePiece implements Piece {
 }
 
 function clusterPart(c: ClusterSnap, eds: string | null): ClusterPart {
-  const { hash, localities, ...rest } = c;
-  const body = mapBody(eds === null ? { ...rest, localities } : rest);
-  return { body: body.bytes, count: body.count, hash, eds, health: hasHealthConfig(c) };
+  const { hash: _h, name, statName, localities, ...rest } = c;
+  const template = packCopy(eds === null ? { ...rest, localities } : rest);
+  return { template, hash: createHash('sha1').update(template).digest('hex').slice(0, 20), statName: statName === name ? null : statName, eds, health: hasHealthConfig(c) };
 }
 
 function routePart(rc: RouteConfigSnap): RoutePart {
@@ -356,5 +395,7 @@ function routePart(rc: RouteConfigSnap): RoutePart {
 /** A composed snapshot as plain data: packed clusters unpacked (the admin API reads it). */
 export function unpackSnapshot(bytes: Uint8Array): Snapshot {
   const w = unpack(bytes) as WireSnapshot;
-  return { ...w, clusters: w.clusters.map((c) => (isPacked(c) ? (unpack(c.packed) as ClusterSnap) : c)) };
+  resolveTemplates(w.clusters, w.clusterTemplates);
+  const { clusterTemplates: _t, ...rest } = w;
+  return { ...rest, clusters: w.clusters.map((c) => (isPacked(c) ? unpackCluster(c) : c)) };
 }

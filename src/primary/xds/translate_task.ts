@@ -38,8 +38,8 @@ export type Span = [number, number];
 /**
  * Only what is set travels back: 10,000 items are structured-cloned to the primary's loop. Each
  * item's packed translation is at `spans[2i]` (offset) and `spans[2i + 1]` (length) in the arena:
- * clusters, route configs: a map body without `hash` (and, for EDS clusters, without
- * `localities`), `count` entries; listeners, secrets: a whole packed value; endpoints: packed
+ * clusters: their template (see PackedCluster); route configs: a map body without `hash`,
+ * `count` entries; listeners, secrets: a whole packed value; endpoints: packed
  * LocalityEndpointsSnap[].
  */
 export interface TranslatedItem {
@@ -60,6 +60,8 @@ export interface TranslatedItem {
   address?: string;
   /** Clusters with active health checks or outlier detection (the primary's health manager tracks them). */
   health?: true;
+  /** Clusters whose stat name is not their name (alt_stat_name). */
+  statName?: string;
 }
 
 export interface XdsTranslateOutput {
@@ -141,13 +143,13 @@ function translateBody(typeUrl: string, v: Obj, ctx: Ctx, item: TranslatedItem, 
   switch (typeUrl) {
     case CLUSTER: {
       const snap = cluster(v, '', ctx);
-      // An EDS cluster's endpoints and hash are filled in at publish time from its assignment;
-      // the cluster's own hash is that of its packed body (packed once, hashed once).
-      const { hash: _h, localities, ...rest } = snap;
-      const packed = mapBody(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash'>), true);
-      body(packed.bytes);
-      item.count = packed.count;
-      item.hash = sha1(packed.bytes);
+      // The cluster's template (see PackedCluster): name, stat name, hash and an EDS cluster's
+      // endpoints travel beside it. Its hash is that of the packed template (packed once, hashed once).
+      const { hash: _h, name: _n, statName, localities, ...rest } = snap;
+      const template = pack(ctx.xds.eds.length > 0 ? rest : ({ ...rest, localities } satisfies Omit<ClusterSnap, 'hash' | 'name' | 'statName'>));
+      body(template);
+      item.hash = sha1(template);
+      if (statName !== item.name) item.statName = statName;
       if (hasHealthConfig(snap)) item.health = true;
       return;
     }

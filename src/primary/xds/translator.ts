@@ -22,6 +22,8 @@ export interface TranslatedResource {
   address: string;
   /** A cluster with active health checks or outlier detection. */
   health: boolean;
+  /** A cluster's stat name, when not its name. */
+  statName: string | null;
 }
 
 export interface ResourceInput {
@@ -105,5 +107,6 @@ function fromItem(o: XdsTranslateOutput, it: TranslatedItem, i: number): Transla
     inline: (it.inline ?? []).map((x) => ({ name: x.name, body: slice(x.body), count: x.count, hash: x.hash })),
     address: it.address ?? '',
     health: it.health === true,
+    statName: it.statName ?? null,
   };
 }

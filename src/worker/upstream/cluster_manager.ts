@@ -3,9 +3,8 @@
 // the primary is kept by cluster name, so a rebuilt cluster starts from the latest verdicts.
 // Clusters from xDS arrive packed (PackedCluster): an update only records them, and each is
 // built on its first use, before a stats dump, or a few at a time while the worker is idle.
-import { unpack } from 'msgpackr';
 import type { ClusterSnap } from '../../shared/snapshot.ts';
-import { isPacked, type PackedCluster } from '../../shared/snapshot_delta.ts';
+import { isPacked, unpackCluster, type PackedCluster } from '../../shared/snapshot_delta.ts';
 import { Cluster } from './cluster.ts';
 
 /** Longest stretch of idle-time building before the worker looks at its sockets again. */
@@ -89,7 +88,7 @@ export class ClusterManager {
   }
 
   private build(p: PackedCluster): Cluster {
-    const c = new Cluster(unpack(p.packed) as ClusterSnap, this.pushedFor(p.name));
+    const c = new Cluster(unpackCluster(p), this.pushedFor(p.name));
     this.clusters.set(p.name, c);
     return c;
   }
