@@ -1,4 +1,4 @@
-// Bodies arrive intact through the HTTP connection manager and through tcp_proxy while every socket
+// Bodies arrive intact through the HTTP connection manager (cleartext, TLS, HTTP/2) and through tcp_proxy while every socket
 // of the worker reads into one shared buffer: fast and slow (stalling) clients download bodies of
 // many sizes over keep-alive connections at once, and every byte is checked against the origin's.
 // A queued write still pointing into the shared buffer when the next read lands there would show
@@ -6,11 +6,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { startProxy, freePort, type Proxy } from './lib/proxy.ts';
 import { startHttpUpstream, type Upstream } from './lib/upstream.ts';
 import { bootstrap, httpListener, staticCluster, vhost } from './lib/config.ts';
 import { listenerAt, tcpProxy } from './lib/l4.ts';
+import { certFiles, downstreamTls, h2connect, hcm, listener, makePki, type Pki } from './lib/h2.ts';
 
 const SIZES = [3_000, 16_384, 70_000, 300_000, 6_000_000];
 const bodies = new Map<number, Buffer>();
@@ -33,6 +36,8 @@ let proxy: Proxy;
 let origin: Upstream;
 let port: number;
 let tcpPort: number;
+let tlsPort: number;
+let pki: Pki;
 
 before(async () => {
   for (const s of SIZES) bodies.set(s, body(s));
@@ -51,10 +56,15 @@ before(async () => {
   });
   port = await freePort();
   tcpPort = await freePort();
+  tlsPort = await freePort();
+  pki = await makePki({ server: 'DNS:localhost,IP:127.0.0.1' });
   const adminPort = await freePort();
+  const routes = [vhost('all', ['*'], [{ match: { prefix: '/' }, route: { cluster: 'origin' } }])];
+  const tls = downstreamTls({ alpn_protocols: ['h2', 'http/1.1'], tls_certificates: [certFiles(pki, 'server')] });
   const listeners = [
     httpListener(port, [vhost('all', ['*'], [{ match: { prefix: '/' }, route: { cluster: 'origin' } }])]),
     listenerAt('tcp', tcpPort, [{ filters: [tcpProxy('tcp', 'origin')] }]),
+    listener('tls', tlsPort, [{ transport_socket: tls, filters: [hcm(routes)] }]),
   ];
   proxy = await startProxy(bootstrap(adminPort, listeners, [staticCluster('origin', [origin.port])]), { adminPort, workers: 1 });
 });
@@ -67,7 +77,8 @@ after(async () => {
 /** One GET; a slow client reads a chunk, then waits, so the proxy's writes to it queue up. */
 function fetchBody(port: number, agent: http.Agent, path: string, slow: boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const get = agent instanceof https.Agent ? https.get : http.get;
+    const req = get({ host: '127.0.0.1', port, path, agent }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => {
         parts.push(d);
@@ -78,7 +89,7 @@ function fetchBody(port: number, agent: http.Agent, path: string, slow: boolean)
           setTimeout(() => res.resume(), 40);
         }
       });
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`status ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`status ${res.statusCode} for ${path}`))));
       res.on('error', reject);
     });
     req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
@@ -86,8 +97,8 @@ function fetchBody(port: number, agent: http.Agent, path: string, slow: boolean)
   });
 }
 
-async function client(port: number, id: number, rounds: number): Promise<number> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+async function client(port: number, id: number, rounds: number, secure = false): Promise<number> {
+  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(pki.ca), servername: 'localhost' }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
   let checked = 0;
   try {
     for (let r = 0; r < rounds; r++) {
@@ -114,3 +125,40 @@ test('tcp_proxy relays the same downloads intact, HTTP and TCP sessions interlea
   const results = await Promise.all(both);
   assert.equal(results.reduce((a, b) => a + b, 0), 128);
 });
+
+test('TLS (HTTP/1.1) and HTTP/2 over TLS relay the same downloads intact', { timeout: 120_000 }, async () => {
+  const h1 = Array.from({ length: 8 }, (_, i) => client(tlsPort, i, 6, true));
+  const h2 = Array.from({ length: 4 }, (_, i) => h2client(i, 8));
+  const results = await Promise.all([...h1, ...h2]);
+  assert.equal(results.reduce((a, b) => a + b, 0), 8 * 6 + 4 * 8);
+});
+
+/** One HTTP/2 connection downloading several bodies at once; odd clients stall their streams. */
+async function h2client(id: number, streams: number): Promise<number> {
+  const session = await h2connect(`https://localhost:${tlsPort}`, { ca: readFileSync(pki.ca) });
+  try {
+    const one = (k: number) => new Promise<number>((resolve, reject) => {
+      const size = SIZES[(id + k) % SIZES.length];
+      const st = session.request({ ':path': `/${size}${k % 3 === 0 ? '?chunked' : ''}` });
+      const parts: Buffer[] = [];
+      st.on('data', (d: Buffer) => {
+        parts.push(d);
+        if (id % 2 === 1 && parts.length % 16 === 1) {
+          st.pause();
+          setTimeout(() => st.resume(), 40);
+        }
+      });
+      st.on('end', () => {
+        const got = Buffer.concat(parts);
+        if (digest(got) !== digest(bodies.get(size)!)) reject(new Error(`h2 client ${id} stream ${k}: ${size} bytes corrupted (got ${got.length}: ${got.subarray(0, 80).toString('latin1')})`));
+        else resolve(1);
+      });
+      st.on('error', reject);
+      st.setTimeout(30_000, () => st.destroy(new Error('timeout')));
+    });
+    const done = await Promise.all(Array.from({ length: streams }, (_, k) => one(k)));
+    return done.length;
+  } finally {
+    session.close();
+  }
+}

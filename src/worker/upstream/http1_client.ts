@@ -234,8 +234,11 @@ export class Http1ClientConnection implements UpstreamConnection {
     this.stream = null;
     this.state = ST_IDLE;
     if (!this.requestEnded) this.reusable = false;
-    if (this.reusable && !this.closed) this.pool.release(this);
-    else this.destroy();
+    if (!this.reusable || this.closed) return this.destroy();
+    // The last body bytes may have met downstream backpressure and paused reading; the
+    // downstream's drain no longer reaches this connection, so the next request would hang.
+    if (this.socket.isPaused()) this.socket.resume();
+    this.pool.release(this);
   }
 
   private onEnd(): void {
