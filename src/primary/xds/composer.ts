@@ -306,7 +306,7 @@ class ClusterPiece implements Piece {
     b.push(K_HASH);
     b.str(this.key);
     b.push(K_TEMPLATE);
-    b.value(templates!.of(this));
+    b.uint(templates!.of(this));
     if (statName !== null) {
       b.push(K_STAT_NAME);
       b.str(statName);

@@ -113,6 +113,24 @@ export class Bytes {
     this.length = at + b.write(s, at, n, 'utf8');
   }
 
+  /** A non-negative integer below 2^32. */
+  uint(n: number): void {
+    const b = this.room(5);
+    let at = this.length;
+    if (n < 0x80) b[at++] = n;
+    else if (n < 0x100) {
+      b[at++] = 0xcc;
+      b[at++] = n;
+    } else if (n < 0x10000) {
+      b[at++] = 0xcd;
+      at = b.writeUInt16BE(n, at);
+    } else {
+      b[at++] = 0xce;
+      at = b.writeUInt32BE(n, at);
+    }
+    this.length = at;
+  }
+
   /** A map (0x80/0xde/0xdf) or array (0x90/0xdc/0xdd) header. */
   header(map: boolean, n: number): void {
     const b = this.room(5);
