@@ -2,10 +2,11 @@
 // with their endpoints, then changes one of them, then pushes one route config of 10,000 routes.
 // Each figure runs from the control plane's push to the primary's "snapshot live on all
 // workers" log line that follows the proxy's ACK (every worker applied the snapshot).
-//   node bench/xds_push.ts [--clusters 10000] [--workers 2] [--debug] [--log FILE] [--node-flags "..."]
+//   node bench/xds_push.ts [--clusters 10000] [--workers 2] [--debug] [--log FILE] [--node-flags "..."] [--no-settle]
 // --debug prints the proxy's stage timings and the CPU each of its threads used; --log keeps the
 // proxy's stdout; --node-flags are given to the proxy's node (e.g. "--trace-gc").
-// Before each figure the proxy is left to go idle (workers build pushed clusters when idle).
+// Before each figure the proxy is left to go idle (workers build pushed clusters when idle);
+// --no-settle measures each push right after the previous one is live.
 import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -111,7 +112,7 @@ async function settle(): Promise<void> {
 
 /** Pushes, waits for the ACK of `ackType`, then for the next snapshot to be live everywhere. */
 async function measure(label: string, push: () => void, ackType: string): Promise<number> {
-  await settle();
+  if (!process.argv.includes('--no-settle')) await settle();
   const seen = cp.requests.length;
   const threads0 = proxyThreadsCpu();
   const cpu0 = proxyCpuMs();
