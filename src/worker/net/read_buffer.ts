@@ -79,9 +79,29 @@ function settle(sock: net.Socket, copy: Buffer): void {
   sock.write(EMPTY, s.flushed);
 }
 
+/**
+ * A TLS socket hands what write() gets to OpenSSL before write() returns, unless the write is
+ * queued behind another: with nothing queued or corked, read-buffer bytes need no copy. (Its
+ * writes complete asynchronously, so settle() would always hold the slab with an extra write.)
+ */
+function tlsIdle(sock: net.Socket): boolean {
+  return sock.writableLength === 0 && sock.writableCorked === 0;
+}
+
+/** A TLS socket's queued copy: its own write callback releases the slab. */
+function writeTlsCopy(sock: net.Socket, data: Uint8Array): boolean {
+  const copy = copyOut(data);
+  const s = slab!;
+  s.pending++;
+  return sock.write(copy, s.flushed);
+}
+
+const isTls = (sock: net.Socket): boolean => (sock as { encrypted?: boolean }).encrypted === true;
+
 /** Writes bytes that may live in the shared read buffer. */
 export function writeShared(sock: net.Socket, data: Uint8Array): boolean {
   if (data.buffer !== current.buffer) return sock.write(data);
+  if (isTls(sock)) return tlsIdle(sock) ? sock.write(data) : writeTlsCopy(sock, data);
   const copy = copyOut(data);
   const ok = sock.write(copy);
   settle(sock, copy);
@@ -90,10 +110,17 @@ export function writeShared(sock: net.Socket, data: Uint8Array): boolean {
 
 /** A head and bytes that may live in the shared read buffer, in one writev. */
 export function writeWithHead(sock: net.Socket, head: string, data: Uint8Array): boolean {
-  if (data.buffer !== current.buffer) {
+  if (data.buffer !== current.buffer || (isTls(sock) && tlsIdle(sock))) {
     sock.cork();
     sock.write(head, 'latin1');
     const ok = sock.write(data);
+    sock.uncork();
+    return ok;
+  }
+  if (isTls(sock)) {
+    sock.cork();
+    sock.write(head, 'latin1');
+    const ok = writeTlsCopy(sock, data);
     sock.uncork();
     return ok;
   }

@@ -9,7 +9,8 @@ import { TlsContext } from './tls_context.ts';
 import { onSecretsChange } from './secrets.ts';
 import { TlsFailure, type CertValidator } from './cert_validator.ts';
 import { stats, type Counter } from '../stats/store.ts';
-import { onread, type ReadCallback } from '../net/read_buffer.ts';
+import type { ReadCallback } from '../net/read_buffer.ts';
+import { readIntoSharedBuffer } from './tls_reader.ts';
 import { tlsModule } from '../lazy_modules.ts';
 
 /** A client that never completes its handshake is closed after this (Envoy's TLS inspector default). */
@@ -147,103 +148,8 @@ function settleAuthorization(t: tls.TLSSocket): void {
   if (err !== null) t.authorizationError = (err.code ?? err.message) as unknown as Error;
 }
 
-/**
- * The net.Socket internals behind its `onread` option (a TLSSocket built on an existing socket
- * ignores that option): found once by their descriptions on a real TLS socket.
- */
-interface UserBufferKeys {
-  buffer: symbol;
-  cb: symbol;
-  gen: symbol;
-}
-let userBufferKeys: UserBufferKeys | null | undefined;
-
-function findUserBufferKeys(t: tls.TLSSocket): UserBufferKeys | null {
-  const find = (d: string): symbol | undefined => Object.getOwnPropertySymbols(t).find((s) => s.description === d);
-  const buffer = find('kBuffer');
-  const cb = find('kBufferCb');
-  const gen = find('kBufferGen');
-  return buffer !== undefined && cb !== undefined && gen !== undefined ? { buffer, cb, gen } : null;
-}
-
-type UserBufferSocket = tls.TLSSocket & Record<symbol, unknown> & {
-  _handle: { reading?: boolean; useUserBuffer?(b: Uint8Array): void } | null;
-};
-
-/**
- * A TLS socket reading decrypted bytes into the worker's shared read buffer, as plain sockets do
- * (no Buffer per read, no Readable stream in between). TLSWrap may hand over several decrypted
- * chunks in one go, even after the reader paused: those are copied and delivered on resume, so
- * a paused reader sees nothing, as with a plain socket.
- */
-class TlsReader {
-  private readonly socket: UserBufferSocket;
-  private readonly cb: ReadCallback;
-  private readonly deliver: (n: number, buf: Uint8Array) => boolean;
-  private held: Buffer[] | null = null;
-
-  constructor(socket: UserBufferSocket, cb: ReadCallback, deliver: (n: number, buf: Uint8Array) => boolean) {
-    this.socket = socket;
-    this.cb = cb;
-    this.deliver = deliver;
-  }
-
-  readonly onRead = (n: number, buf: Uint8Array): boolean => {
-    const h = this.socket._handle;
-    if (this.held === null && (h === null || h.reading !== false)) return this.deliver(n, buf);
-    (this.held ??= []).push(Buffer.from(buf.subarray(0, n)));
-    return true;
-  };
-
-  /** After net.Socket's resume: hands over what arrived while paused, unless paused again. */
-  flush(): void {
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) {
-      const h = this.socket._handle;
-      if (this.socket.destroyed) return;
-      if (h !== null && h.reading === false) {
-        this.held = held.slice(i);
-        return;
-      }
-      this.cb(held[i]);
-    }
-  }
-}
-
-const kReader = Symbol('orion.tlsReader');
-
-function resumeTls(this: UserBufferSocket & { [kReader]: TlsReader }): UserBufferSocket {
-  (Object.getPrototypeOf(this) as { resume(): unknown }).resume.call(this);
-  this[kReader].flush();
-  return this;
-}
-
 /** read_buffer's adoptAccepted hook: decrypted bytes go to the shared read buffer. */
 function adoptTls(this: AdoptableTls, cb: ReadCallback): net.Socket {
-  const t = this as UserBufferSocket;
-  if (userBufferKeys === undefined) userBufferKeys = findUserBufferKeys(t);
-  const k = userBufferKeys;
-  const h = t._handle;
-  if (k === null || h === null || typeof h.useUserBuffer !== 'function') {
-    this.on('data', cb);
-    return this;
-  }
-  const opts = onread(cb);
-  const gen = opts.buffer as () => Uint8Array;
-  const reader = new TlsReader(t, cb, opts.callback);
-  (t as unknown as { [kReader]: TlsReader })[kReader] = reader;
-  t.resume = resumeTls as unknown as typeof t.resume;
-  const first = gen();
-  t[k.gen] = gen;
-  t[k.buffer] = first;
-  t[k.cb] = reader.onRead;
-  h.useUserBuffer(first);
-  // Anything the Readable already holds (none in practice: adoption happens on 'secure').
-  if (t.readableLength > 0) {
-    let c: Buffer | null;
-    while ((c = t.read() as Buffer | null) !== null) cb(c);
-  }
+  if (!readIntoSharedBuffer(this, cb)) this.on('data', cb);
   return this;
 }

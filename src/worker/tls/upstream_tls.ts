@@ -7,6 +7,7 @@ import type tls from 'node:tls';
 import type { UpstreamTlsSnap } from '../../shared/snapshot.ts';
 import { TlsContext } from './tls_context.ts';
 import type { ReadCallback } from '../net/read_buffer.ts';
+import { readIntoSharedBuffer } from './tls_reader.ts';
 import { stats, type Counter } from '../stats/store.ts';
 import { tlsModule } from '../lazy_modules.ts';
 
@@ -43,8 +44,8 @@ export class UpstreamTls {
 
   /**
    * Opens a TLS connection. 'tlsReady' fires once the server is accepted; a failed handshake or
-   * validation destroys the socket before that. `cb` receives the decrypted bytes (null when the
-   * caller reads the socket itself, e.g. node:http2).
+   * validation destroys the socket before that. `cb` receives the decrypted bytes in the shared read
+   * buffer (null when the caller reads the socket itself, e.g. node:http2).
    */
   connect(host: string, port: number, alpn: string[], cb: ReadCallback | null): tls.TLSSocket {
     const raw = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
@@ -88,7 +89,7 @@ export class UpstreamTls {
       t.emit(TLS_READY);
     });
     raw.on('error', () => {});
-    if (cb !== null) t.on('data', cb);
+    if (cb !== null && !readIntoSharedBuffer(t, cb)) t.on('data', cb);
     return t;
   }
 }
