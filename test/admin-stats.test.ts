@@ -1,7 +1,7 @@
 // Stats rendering: Envoy text, JSON and Prometheus output from a summed StatsDump.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HISTOGRAM_BUCKETS, type StatsDump } from '../src/shared/stats.ts';
+import { HISTOGRAM_BUCKETS, emptyDump, expandGroups, mergeDump, type StatsDump } from '../src/shared/stats.ts';
 import { renderPrometheus } from '../src/primary/admin/prometheus_render.ts';
 import { parseStatsQuery, renderStatsJson, renderStatsText, type StatsQuery } from '../src/primary/admin/stats_render.ts';
 import { TagExtractor } from '../src/primary/admin/tag_extraction.ts';
@@ -148,4 +148,23 @@ test('bad query parameters are reported', () => {
   assert.equal(parseStatsQuery(new URLSearchParams('filter=(')), 'Invalid re2 regex');
   assert.equal(parseStatsQuery(new URLSearchParams('type=Bogus')), 'invalid &type= param');
   assert.match(String(parseStatsQuery(new URLSearchParams('format=xml'))), /^usage: \/stats\?format=/);
+});
+
+test('merging worker dumps: counters and per-worker gauges add up, worker-invariant gauges take the maximum', () => {
+  const worker = (cx: number, open: number): StatsDump => ({
+    counters: { 'cluster.x.upstream_rq_total': 3 },
+    gauges: { 'cluster.x.upstream_cx_active': cx, 'cluster.x.membership_total': 4, 'cluster.x.circuit_breakers.default.cx_open': open, 'cluster.x.max_host_weight': 2 },
+    histograms: {},
+    schemas: { c: { counters: ['upstream_rq_completed'], gauges: ['upstream_rq_active', 'membership_healthy'], histograms: [] } },
+    groups: [{ schema: 'c', prefix: 'cluster.y.', counters: [5], gauges: [cx, 3], histograms: [] }],
+  });
+  const d = expandGroups(mergeDump(mergeDump(emptyDump(), worker(2, 0)), worker(5, 1)));
+  assert.equal(d.counters['cluster.x.upstream_rq_total'], 6);
+  assert.equal(d.gauges['cluster.x.upstream_cx_active'], 7);
+  assert.equal(d.gauges['cluster.x.membership_total'], 4);
+  assert.equal(d.gauges['cluster.x.max_host_weight'], 2);
+  assert.equal(d.gauges['cluster.x.circuit_breakers.default.cx_open'], 1);
+  assert.equal(d.counters['cluster.y.upstream_rq_completed'], 10);
+  assert.equal(d.gauges['cluster.y.upstream_rq_active'], 7);
+  assert.equal(d.gauges['cluster.y.membership_healthy'], 3);
 });

@@ -79,6 +79,10 @@ test('stats summed over workers match the requests sent', { timeout: 60000 }, as
     assert.equal(line(/^envoy_cluster_upstream_rq\{envoy_response_code="200",envoy_cluster_name="echo"\} (\d+)$/m), n);
     const text = await (await proxy.admin('/stats')).text();
     assert.match(text, new RegExp(`^http\\.ingress_http\\.downstream_rq_total: ${n}$`, 'm'));
+    // Each worker holds the whole cluster: host membership is not multiplied by the worker count,
+    // while active connections (each worker's own) add up.
+    assert.match(text, /^cluster\.echo\.membership_total: 1$/m);
+    assert.match(text, /^cluster\.echo\.membership_healthy: 1$/m);
   } finally {
     await close();
   }

@@ -46,11 +46,26 @@ export function emptyDump(): StatsDump {
   return { counters: {}, gauges: {}, histograms: {} };
 }
 
-/** Adds `src` into `dst` (counters and gauges sum; histogram buckets sum). */
+/**
+ * Gauges every worker sets to the same cluster-wide value (host membership, weights, versions) or
+ * to a 0/1 flag (a circuit breaker open in some worker): Envoy keeps one per process, so the
+ * workers' copies merge by maximum, not by sum.
+ */
+const SAME_IN_EVERY_WORKER = /(?:^|\.)(?:membership_(?:total|healthy|degraded|excluded)|max_host_weight|[a-z_]+_open|version)$/;
+
+export function mergesByMax(gaugeName: string): boolean {
+  return SAME_IN_EVERY_WORKER.test(gaugeName);
+}
+
+/** Adds `src` into `dst` (counters and most gauges sum, worker-invariant gauges take the maximum; histogram buckets sum). */
 export function mergeDump(dst: StatsDump, src: StatsDump): StatsDump {
   if (src.groups !== undefined && src.groups.length > 0) mergeGroups(dst, src);
   for (const k in src.counters) dst.counters[k] = (dst.counters[k] ?? 0) + src.counters[k];
-  for (const k in src.gauges) dst.gauges[k] = (dst.gauges[k] ?? 0) + src.gauges[k];
+  for (const k in src.gauges) {
+    const cur = dst.gauges[k];
+    if (cur === undefined) dst.gauges[k] = src.gauges[k];
+    else dst.gauges[k] = mergesByMax(k) ? Math.max(cur, src.gauges[k]) : cur + src.gauges[k];
+  }
   for (const k in src.histograms) {
     const s = src.histograms[k];
     const d = dst.histograms[k];
@@ -102,9 +117,22 @@ function mergeGroups(dst: StatsDump, src: StatsDump): void {
       continue;
     }
     for (let i = 0; i < g.counters.length; i++) d.counters[i] += g.counters[i];
-    for (let i = 0; i < g.gauges.length; i++) d.gauges[i] += g.gauges[i];
+    const byMax = maxMask(schemas, g.schema);
+    for (let i = 0; i < g.gauges.length; i++) d.gauges[i] = byMax[i] ? Math.max(d.gauges[i], g.gauges[i]) : d.gauges[i] + g.gauges[i];
     for (let i = 0; i < g.histograms.length; i++) sumInto(d.histograms[i], g.histograms[i]);
   }
+}
+
+/** Per schema: which of its gauges merge by maximum (worked out once per schema). */
+const maxMasks = new Map<string, boolean[]>();
+
+function maxMask(schemas: Record<string, GroupNames>, id: string): boolean[] {
+  let m = maxMasks.get(id);
+  if (m === undefined) {
+    m = (schemas[id]?.gauges ?? []).map((n) => mergesByMax(n));
+    maxMasks.set(id, m);
+  }
+  return m;
 }
 
 function copyHistogram(h: HistogramDump): HistogramDump {
